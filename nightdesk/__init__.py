@@ -1,0 +1,1 @@
+"""Nightdesk: turn a company's data into checked, reviewed, published content."""

@@ -1,0 +1,1 @@
+"""Sources: configuration plus a small reader that yields one logical date's rows."""

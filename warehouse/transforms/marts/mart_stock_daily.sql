@@ -1,0 +1,35 @@
+-- model: mart_stock_daily
+-- depends_on: stg_stock_prices
+-- grain: one row per ticker and trade_date
+-- Trailing figures look back 40 calendar days (about 20 trading days, the usual
+-- "one month" window); days not loaded yet simply count as missing, and
+-- trading_days_in_window says how many the averages are based on.
+WITH history AS (
+    SELECT
+        trade_date,
+        ticker,
+        close,
+        volume,
+        lagInFrame(toNullable(close)) OVER upto_now                                  AS prev_close,
+        avg(volume) OVER trailing        AS avg_volume_20d,
+        avg(close) OVER trailing         AS avg_close_20d,
+        count() OVER trailing            AS trading_days_in_window
+    FROM stg_stock_prices
+    WHERE trade_date BETWEEN {logical_date:Date} - 40 AND {logical_date:Date}
+    WINDOW
+        upto_now AS (PARTITION BY ticker ORDER BY trade_date ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
+        trailing AS (PARTITION BY ticker ORDER BY trade_date ROWS BETWEEN 20 PRECEDING AND 1 PRECEDING)
+)
+SELECT
+    trade_date,
+    ticker,
+    close,
+    prev_close,
+    round(100 * (close - prev_close) / prev_close, 2)                        AS change_pct,
+    volume,
+    if(trading_days_in_window = 0, NULL, round(avg_volume_20d))               AS avg_volume_20d,
+    if(trading_days_in_window = 0, NULL, round(100 * (volume - avg_volume_20d) / avg_volume_20d, 1)) AS volume_vs_avg_pct,
+    if(trading_days_in_window = 0, NULL, round(avg_close_20d, 2))             AS avg_close_20d,
+    toUInt16(trading_days_in_window)                                          AS trading_days_in_window
+FROM history
+WHERE trade_date = {logical_date:Date}
