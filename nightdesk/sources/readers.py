@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
-from collections.abc import Iterator, Mapping
+import logging
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from nightdesk.sources.schema import SourceError
+from nightdesk.sources.schema import REJECTED, SourceError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+log = logging.getLogger(__name__)
 
 QUERIES_DIR = Path(__file__).parent / "queries"
 
@@ -108,20 +113,13 @@ class FileReader:
         return self.url
 
     def read(self, logical_date: dt.date) -> Iterator[pd.DataFrame]:
-        import fsspec
         import pandas as pd
 
         url = self.resolved_url(logical_date)
         try:
-            with fsspec.open(url, "rb", compression="infer") as handle:
-                if self.format == "parquet":
-                    chunks: Any = [pd.read_parquet(handle)]
-                else:
-                    chunks = pd.read_csv(handle, dtype=str, keep_default_na=False, na_values=["", "NA", "null"],
-                                         chunksize=CHUNK_ROWS, on_bad_lines="error")
-                for chunk in chunks:
-                    chunk = chunk.rename(columns=dict(self.rename))
-                    yield chunk[self._on_date(chunk, logical_date)]
+            for chunk in _parquet_chunks(url) if self.format == "parquet" else _csv_chunks(url):
+                chunk = chunk.rename(columns=dict(self.rename))
+                yield chunk[self._on_date(chunk, logical_date)]
         except FileNotFoundError as exc:
             raise SourceError(f"file {url} does not exist") from exc
         except pd.errors.EmptyDataError as exc:
@@ -140,3 +138,254 @@ class FileReader:
         else:
             return pd.Series(True, index=chunk.index)
         return dates.isna() | (dates == logical_date)
+
+
+def _parquet_chunks(url: str) -> Iterator[pd.DataFrame]:
+    import fsspec
+    import pandas as pd
+
+    with fsspec.open(url, "rb", compression="infer") as handle:
+        yield pd.read_parquet(handle)
+
+
+# Holds whatever a CSV row has beyond the header's fields; never a schema column.
+_OVERFLOW = "_overflow_fields"
+
+
+def _csv_chunks(url: str) -> Iterator[pd.DataFrame]:
+    """A CSV file's rows as text columns, in chunks; rows with too many fields flagged, not lost.
+
+    Every row is read against the header plus one overflow column. The fast C parser
+    handles the common file whole, including rows with one extra field. It cannot keep
+    a row with two or more extra fields, so at the first one the file is read again with
+    the python parser, whose ``on_bad_lines`` hook folds the extras into the overflow
+    column, and the rows already passed on are skipped. Rows with too few fields are
+    padded with empty values, which the validator reports per column.
+    """
+    import fsspec
+    import pandas as pd
+
+    with fsspec.open(url, "rb", compression="infer") as handle:
+        header = list(pd.read_csv(handle, nrows=0, dtype=str).columns)
+    width = len(header)
+    options: dict[str, Any] = dict(
+        dtype=str, keep_default_na=False, na_values=["", "NA", "null"], header=None, skiprows=1,
+        names=[*header, _OVERFLOW], chunksize=CHUNK_ROWS,
+    )
+    passed = 0
+    with fsspec.open(url, "rb", compression="infer") as handle:
+        chunks = pd.read_csv(handle, **options)
+        while True:
+            try:
+                chunk = next(chunks, None)
+            except pd.errors.ParserError as exc:
+                log.warning("%s: %s; reading it again with the python parser, which keeps such rows",
+                            url, str(exc).strip())
+                break
+            if chunk is None:
+                return
+            passed += len(chunk)
+            yield _flag_overflow(chunk, width)
+    with fsspec.open(url, "rb", compression="infer") as handle:
+        chunks = pd.read_csv(handle, **options, engine="python",
+                             on_bad_lines=lambda fields: [*fields[:width], ",".join(fields[width:])])
+        for chunk in chunks:
+            skip = min(passed, len(chunk))
+            passed -= skip
+            if skip < len(chunk):
+                yield _flag_overflow(chunk.iloc[skip:], width)
+
+
+def _flag_overflow(chunk: pd.DataFrame, width: int) -> pd.DataFrame:
+    """Turn the overflow column into a :data:`REJECTED` reason naming the extra values."""
+    extra = chunk[_OVERFLOW]
+    chunk = chunk.drop(columns=_OVERFLOW)
+    over = extra.notna()
+    if over.any():
+        fields = (extra[over].str.count(",") + 1 + width).astype(str)
+        chunk[REJECTED] = ("row has " + fields + f" fields but the header has {width}; extra values: "
+                           + extra[over].str.slice(0, 80))
+    return chunk
+
+
+class _Transient(Exception):
+    """A failed HTTP attempt worth repeating: timeout, connection trouble, HTTP 429 or 5xx."""
+
+
+@dataclass(frozen=True)
+class HttpJsonReader:
+    """Records from an HTTP JSON API, page by page, with timeouts and retries.
+
+    Paging follows the API: by page number (``page_param``; the last page is the first
+    one with fewer than ``page_size`` records, or none), by a next link in each page
+    (``next_path``; the last page has none), or both (page parameters shape the first
+    request, links lead on). Without either, one request is the whole extract.
+
+    Timeouts, connection failures and HTTP 429/5xx are retried with exponential backoff;
+    any other HTTP error fails at once, since asking again cannot help. Error messages
+    name the request with credentials masked, and the token is only ever sent, never shown.
+
+    :param url: endpoint; ``{ds}`` is replaced by the logical date.
+    :param params: query parameters; ``{ds}`` in a value is replaced by the logical date.
+    :param items_path: dotted key of the records list in each page (``None``: the page
+        is the list).
+    :param page_param: query parameter carrying the page number, from ``first_page``.
+    :param page_size_param: query parameter carrying ``page_size``.
+    :param next_path: dotted key of the next page's URL (absolute or relative).
+    :param timeout: (connect, read) seconds per attempt.
+    :param attempts: tries per request, the first included.
+    :param backoff: (first wait, longest wait) in seconds between tries; doubles each time.
+    :param token_env: environment variable holding a token sent as ``Bearer``, read when
+        the read starts so a rotated secret needs no redeploy.
+    :param max_pages: a server that never stops paging fails the load here.
+    """
+
+    url: str
+    params: Mapping[str, str | int] = field(default_factory=dict)
+    items_path: str | None = "data"
+    page_param: str | None = None
+    page_size_param: str | None = None
+    page_size: int | None = None
+    first_page: int = 1
+    next_path: str | None = None
+    timeout: tuple[float, float] = (5.0, 30.0)
+    attempts: int = 4
+    backoff: tuple[float, float] = (1.0, 30.0)
+    token_env: str | None = None
+    max_pages: int = 10_000
+    kind: str = "http"
+
+    def describe(self) -> str:
+        return _redact(self.url, ())
+
+    def read(self, logical_date: dt.date) -> Iterator[pd.DataFrame]:
+        import pandas as pd
+        import requests
+
+        token = self._token()
+        secrets = (token,) if token else ()
+        ds = logical_date.isoformat()
+        params: dict[str, str | int] = {k: str(v).replace("{ds}", ds) for k, v in self.params.items()}
+        if self.page_param:
+            params[self.page_param] = self.first_page
+        if self.page_size_param and self.page_size:
+            params[self.page_size_param] = self.page_size
+        request: tuple[str, dict[str, str | int]] | None = (self.url.replace("{ds}", ds), params)
+        with requests.Session() as session:
+            session.headers["Accept"] = "application/json"
+            if token:
+                session.headers["Authorization"] = f"Bearer {token}"
+            pages = 0
+            while request:
+                where = _redact(requests.Request("GET", request[0], params=request[1]).prepare().url or "", secrets)
+                if pages == self.max_pages:
+                    raise SourceError(f"GET {where}: still paging after {self.max_pages} pages; "
+                                      "is the API returning the same page again?")
+                body = self._get(session, *request, where=where, secrets=secrets)
+                items = self._items(body, where)
+                pages += 1
+                log.info("GET %s: %d records", where, len(items))
+                if items:
+                    yield pd.json_normalize(items)
+                request = self._next(request, body, items, where)
+
+    def _token(self) -> str | None:
+        if not self.token_env:
+            return None
+        token = os.environ.get(self.token_env)
+        if not token:
+            raise SourceError(f"{self.describe()}: environment variable {self.token_env} (the API token) is not set")
+        return token
+
+    def _get(self, session: Any, url: str, params: Mapping[str, str | int], *, where: str,
+             secrets: Iterable[str]) -> Any:
+        import requests
+        import tenacity
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.attempts),
+            wait=tenacity.wait_exponential(multiplier=self.backoff[0], max=self.backoff[1]),
+            retry=tenacity.retry_if_exception_type(_Transient),
+            before_sleep=lambda state: log.warning("GET %s: attempt %d of %d failed (%s); retrying", where,
+                                                   state.attempt_number, self.attempts, state.outcome.exception()),
+            reraise=True,
+        )
+        # "from None" throughout: requests' own messages carry the raw URL, token included.
+        try:
+            response = retrying(self._attempt, session, url, params)
+        except _Transient as exc:
+            raise SourceError(f"GET {where}: gave up after {self.attempts} attempts: {exc}") from None
+        if response.status_code >= 400:
+            body = _redact(" ".join(response.text.split())[:200], secrets)
+            raise SourceError(f"GET {where}: HTTP {response.status_code} {response.reason}"
+                              f" (not retried: the request itself was refused): {body}")
+        try:
+            return response.json()
+        except requests.JSONDecodeError:
+            raise SourceError(f"GET {where}: response is not JSON ({response.headers.get('Content-Type')}): "
+                              f"{_redact(response.text[:80], secrets)!r}") from None
+
+    def _attempt(self, session: Any, url: str, params: Mapping[str, str | int]) -> Any:
+        import requests
+
+        try:
+            response = session.get(url, params=params, timeout=self.timeout)
+        except requests.ConnectTimeout:
+            raise _Transient(f"connection timed out after {self.timeout[0]:g}s") from None
+        except requests.ReadTimeout:
+            raise _Transient(f"read timed out after {self.timeout[1]:g}s") from None
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            reason = getattr(exc.args[0], "reason", exc.args[0]) if exc.args else exc
+            raise _Transient(f"connection failed: {_redact(str(reason), ())}") from None
+        if response.status_code == 429 or response.status_code >= 500:
+            raise _Transient(f"HTTP {response.status_code} {response.reason}")
+        return response
+
+    def _items(self, body: Any, where: str) -> list[Any]:
+        items = _dig(body, self.items_path) if self.items_path else body
+        if not isinstance(items, list):
+            keys = sorted(body) if isinstance(body, dict) else type(body).__name__
+            raise SourceError(f"GET {where}: expected a list of records at {self.items_path or 'the top level'!r}, "
+                              f"found {type(items).__name__} (page keys: {keys})")
+        return items
+
+    def _next(self, request: tuple[str, dict[str, str | int]], body: Any, items: list[Any],
+              where: str) -> tuple[str, dict[str, str | int]] | None:
+        """The request for the page after ``body``, or ``None`` after the last page."""
+        from urllib.parse import urljoin
+
+        url, params = request
+        if self.next_path:
+            link = _dig(body, self.next_path)
+            if link is None:
+                return None
+            if not isinstance(link, str):
+                raise SourceError(f"GET {where}: next link at {self.next_path!r} is {type(link).__name__}, not a URL")
+            return urljoin(url, link), {}  # the link carries its own query
+        if self.page_param and items and not (self.page_size and len(items) < self.page_size):
+            return url, {**params, self.page_param: int(params[self.page_param]) + 1}
+        return None
+
+
+def _dig(body: Any, path: str) -> Any:
+    """``body["a"]["b"]`` for path ``a.b``; ``None`` where a key is absent."""
+    for key in path.split("."):
+        if not isinstance(body, dict):
+            return None
+        body = body.get(key)
+    return body
+
+
+_USERINFO = re.compile(r"//([^/@:\s]*):[^/@\s]*@")
+_USER_ONLY = re.compile(r"//[^/@:\s]+@")
+_SECRET_PARAM = re.compile(
+    r"(?i)([?&][^=&#\s]*(?:token|key|secret|passw|pwd|sig|auth|credential)[^=&#\s]*=)[^&#\s'\"]*")
+
+
+def _redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with URL passwords, secret-looking query values and the given secrets masked."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    text = _USERINFO.sub(r"//\1:***@", text)
+    text = _USER_ONLY.sub("//***@", text)
+    return _SECRET_PARAM.sub(r"\1***", text)

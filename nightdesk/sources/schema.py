@@ -20,6 +20,12 @@ class SourceError(RuntimeError):
     """A source could not be read as a whole; the message names the source and the place."""
 
 
+# A reader that could not split a row into the header's fields (a CSV row with more
+# fields than the header) still passes the row on, with the reason in this column, so the
+# row is quarantined in its place instead of failing the whole load or vanishing.
+REJECTED = "_rejected"
+
+
 @dataclass(frozen=True)
 class Column:
     """One declared column.
@@ -55,7 +61,13 @@ class Validated:
 
 
 class KeyTracker:
-    """Remembers primary-key hashes across chunks so a duplicate in a later chunk is caught."""
+    """Remembers primary-key hashes across chunks so a duplicate in a later chunk is caught.
+
+    The hashes are kept sorted: a chunk is looked up by binary search and merged in at
+    the positions found, so each chunk costs one pass over what was seen. (``np.isin``
+    and ``np.union1d`` re-sort everything seen for every chunk: a 10M-row load spent
+    most of its 15 minutes there; see benchmarks/load_throughput.py.)
+    """
 
     def __init__(self) -> None:
         import numpy as np
@@ -68,8 +80,12 @@ class KeyTracker:
         import pandas as pd
 
         hashes = pd.util.hash_pandas_object(keys, index=False).to_numpy()
-        dup = pd.Series(hashes).duplicated().to_numpy() | np.isin(hashes, self.seen)
-        self.seen = np.union1d(self.seen, hashes)
+        dup = pd.Series(hashes).duplicated().to_numpy().copy()
+        if len(self.seen):
+            at = np.searchsorted(self.seen, hashes).clip(max=len(self.seen) - 1)
+            dup |= self.seen[at] == hashes
+        new = np.sort(hashes[~dup])
+        self.seen = np.insert(self.seen, np.searchsorted(self.seen, new), new)
         return dup
 
 
@@ -105,6 +121,10 @@ def validate(raw: pd.DataFrame, schema: Schema, *, source: str, first_row: int, 
             high = coerced.notna() & (coerced > col.max)
             _add(reasons, high, col.name + ": " + coerced[high].astype(str) + f" is above {col.max:g}")
         out[col.name] = coerced
+    if REJECTED in raw.columns:
+        rejected = raw[REJECTED].notna()
+        # The reader's reason replaces the column checks: a misread row's values are misplaced.
+        reasons[rejected] = raw.loc[rejected, REJECTED].astype(str)
     typed = pd.DataFrame(out)
     ok = (reasons == "").to_numpy().copy()
     if schema.primary_key:
@@ -115,7 +135,7 @@ def validate(raw: pd.DataFrame, schema: Schema, *, source: str, first_row: int, 
             _add(reasons, pd.Series(dup, index=raw.index),
                  "duplicate primary key (" + ", ".join(schema.primary_key) + ") = (" + key_text[dup] + ")")
         ok &= ~dup
-    bad_rows = raw.loc[~ok]
+    bad_rows = raw.loc[~ok].drop(columns=REJECTED, errors="ignore")
     bad = pd.DataFrame(
         {
             "row_number": (np.flatnonzero(~ok) + first_row).astype("uint64"),
