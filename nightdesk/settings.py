@@ -29,6 +29,21 @@ class Settings:
         reads. ``NIGHTDESK_OPS_DB_URL``; default a SQLite file seeded by ``nightdesk init``.
     :param warehouse_lock_timeout: seconds to wait for the embedded warehouse lock
         before failing with the holder's name. ``NIGHTDESK_WAREHOUSE_LOCK_TIMEOUT``.
+    :param text_model: causal LM for text drafts: ``smollm2`` (bundled, offline), a hub id
+        or a local path; ``template`` writes every draft with the data-to-text templates.
+        ``NIGHTDESK_TEXT_MODEL``.
+    :param image_model: diffusers text-to-image model (hub id or local path); empty means
+        covers are charts of the story's key figures. ``NIGHTDESK_IMAGE_MODEL``.
+    :param media_url: fsspec URL where images are stored by content hash.
+        ``NIGHTDESK_MEDIA_URL``; default ``<data_dir>/media``.
+    :param seed: base seed of every generation (per story and attempt it is derived from
+        this). ``NIGHTDESK_SEED``.
+    :param text_batch_size: prompts per ``generate`` call. ``NIGHTDESK_TEXT_BATCH_SIZE``.
+    :param image_batch_size: images per pipeline call. ``NIGHTDESK_IMAGE_BATCH_SIZE``.
+    :param image_size: cover width and height for diffusion models. ``NIGHTDESK_IMAGE_SIZE``.
+    :param image_steps: diffusion steps. ``NIGHTDESK_IMAGE_STEPS``.
+    :param output_url: fsspec URL of the published site (pages, feeds, covers).
+        ``NIGHTDESK_OUTPUT_URL``; default ``<data_dir>/public``.
     """
 
     data_dir: Path
@@ -36,6 +51,15 @@ class Settings:
     clickhouse_database: str
     ops_db_url: str
     warehouse_lock_timeout: float
+    text_model: str
+    image_model: str
+    media_url: str
+    seed: int
+    text_batch_size: int
+    image_batch_size: int
+    image_size: int
+    image_steps: int
+    output_url: str
 
     @property
     def embedded(self) -> bool:
@@ -60,4 +84,14 @@ def get_settings() -> Settings:
         clickhouse_database=os.environ.get("NIGHTDESK_CH_DATABASE", "nightdesk"),
         ops_db_url=os.environ.get("NIGHTDESK_OPS_DB_URL", f"sqlite:///{data_dir / 'ops.sqlite'}"),
         warehouse_lock_timeout=float(os.environ.get("NIGHTDESK_WAREHOUSE_LOCK_TIMEOUT", "600")),
+        text_model=os.environ.get("NIGHTDESK_TEXT_MODEL", "smollm2"),
+        image_model=os.environ.get("NIGHTDESK_IMAGE_MODEL", ""),
+        media_url=os.environ.get("NIGHTDESK_MEDIA_URL", str(data_dir / "media")),
+        seed=int(os.environ.get("NIGHTDESK_SEED", "20130301")),
+        # 8 prompts per call: on 2 CPU cores larger batches gain little (benchmarks/text_throughput.py).
+        text_batch_size=int(os.environ.get("NIGHTDESK_TEXT_BATCH_SIZE", "8")),
+        image_batch_size=int(os.environ.get("NIGHTDESK_IMAGE_BATCH_SIZE", "4")),
+        image_size=int(os.environ.get("NIGHTDESK_IMAGE_SIZE", "512")),
+        image_steps=int(os.environ.get("NIGHTDESK_IMAGE_STEPS", "1")),
+        output_url=os.environ.get("NIGHTDESK_OUTPUT_URL", str(data_dir / "public")),
     )

@@ -1,0 +1,117 @@
+"""
+### Nightdesk content: the day's validated marts -> stories -> drafts of five kinds
+
+Runs when the ELT DAG updates the ``MARTS`` Asset (after its quality gate passed), or by
+hand for any logical date. For each date:
+
+1. choose the stories: every story type's candidates query over the marts, top N by
+   newsworthiness, each turned into a fact sheet (stored in ``stories``);
+2. write the text drafts (headline, brief, summary, marketing copy) with the configured
+   language model, batched over all stories, on a GPU worker when there is one;
+3. make the cover images (a diffusion model when configured, else a chart of the story's
+   key figures);
+4. check every draft (figures against the fact sheet, form, claims, PII, markup,
+   near-duplicates, images); regenerate failures with a new seed, a bounded number of
+   times, then fall back to the data-to-text templates (or the chart cover);
+5. put every checked draft, with its check results, in the editors' review queue
+   (failed ones marked as failing: editors can fix them but not approve them as is).
+
+Every model call is logged in ``generation_log``; drafts land in ``drafts`` with their
+fact sheet. A rerun or a restarted task skips what is already generated: no duplicates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pendulum
+from airflow.sdk import dag, task
+
+from nightdesk.assets import DRAFTS, GPU_POOL, MARTS, WAREHOUSE_POOL
+
+# With CeleryExecutor, GPU tasks go to the workers listening on this queue.
+GPU_QUEUE = os.environ.get("NIGHTDESK_GPU_QUEUE", "gpu")
+
+
+@dag(
+    dag_id="nightdesk_content",
+    schedule=[MARTS],
+    start_date=pendulum.datetime(2013, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"owner": "nightdesk", "retries": 2, "retry_delay": dt.timedelta(minutes=1)},
+    tags=["nightdesk", "content"],
+    doc_md=__doc__,
+)
+def nightdesk_content() -> None:
+    @task(pool=WAREHOUSE_POOL)
+    def choose_stories(ds: str | None = None, triggering_asset_events=None) -> list[str]:
+        """Resolve the dates to write about, then select and store their stories."""
+        from nightdesk import clickhouse
+        from nightdesk.content.produce import choose_stories as choose
+
+        if ds:
+            dates = [ds]
+        else:
+            events = triggering_asset_events[MARTS] if triggering_asset_events else []
+            dates = sorted({e.extra["logical_date"] for e in events if e.extra.get("logical_date")})
+        if not dates:
+            raise ValueError("no logical date: trigger with one, or from a MARTS event that carries it")
+        wh = clickhouse.connect()
+        for day in dates:
+            print(day, choose(wh, dt.date.fromisoformat(day)))
+        return dates
+
+    def _produce(dates: list[str], kinds: str, dag_run_id: str) -> dict:
+        from nightdesk import clickhouse
+        from nightdesk.content.produce import produce
+        from nightdesk.content.records import RunContext
+        from nightdesk.stories.catalog import COVER_KIND, TEXT_KINDS
+
+        wanted = TEXT_KINDS if kinds == "text" else (COVER_KIND,)
+        wh = clickhouse.connect()
+        return {
+            day: produce(wh, RunContext(dt.date.fromisoformat(day), "nightdesk_content", dag_run_id), wanted)
+            for day in dates
+        }
+
+    @task(pool=GPU_POOL, queue=GPU_QUEUE)
+    def generate_text(dates: list[str], run_id: str | None = None) -> dict:
+        return _produce(dates, "text", run_id or "")
+
+    @task(pool=GPU_POOL, queue=GPU_QUEUE)
+    def generate_covers(dates: list[str], run_id: str | None = None) -> dict:
+        return _produce(dates, "cover", run_id or "")
+
+    @task(pool=GPU_POOL, queue=GPU_QUEUE, outlets=[DRAFTS])
+    def check_drafts(dates: list[str], run_id: str | None = None, outlet_events=None) -> dict:
+        """Checks, bounded regeneration and fallback (may call the model again: GPU pool)."""
+        from nightdesk import clickhouse
+        from nightdesk.content.qc import check_and_repair
+        from nightdesk.content.records import RunContext
+
+        wh = clickhouse.connect()
+        result = {
+            day: check_and_repair(wh, RunContext(dt.date.fromisoformat(day), "nightdesk_content", run_id or ""))
+            for day in dates
+        }
+        outlet_events[DRAFTS].extra = {"logical_dates": dates}
+        return result
+
+    @task(pool=WAREHOUSE_POOL)
+    def enqueue_for_review(dates: list[str]) -> dict:
+        """Hand the checked drafts, with their check results, to the editors' review queue."""
+        from dataclasses import asdict
+
+        from nightdesk import clickhouse
+        from nightdesk.review_flow.enqueue import enqueue_date
+
+        wh = clickhouse.connect()
+        return {day: asdict(enqueue_date(wh, dt.date.fromisoformat(day))) for day in dates}
+
+    dates = choose_stories()
+    generate_text(dates) >> generate_covers(dates) >> check_drafts(dates) >> enqueue_for_review(dates)
+
+
+nightdesk_content()

@@ -1,0 +1,60 @@
+"""Automatic quality checks on generated drafts.
+
+Every check returns a :class:`CheckResult` (data, never an exception) whose findings say
+what is wrong and where, so the pipeline can store them with the draft and the editors'
+UI can highlight them. :func:`passed` is the publishing gate: no failing finding.
+
+Importing this package is cheap: torch, transformers and Pillow load only when a
+near-duplicate or image check actually runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from nightdesk.checks.banned import check_banned_terms
+from nightdesk.checks.facts import check_facts
+from nightdesk.checks.images import check_image, image_sha256
+from nightdesk.checks.leakage import check_injection_echo, check_plain_text
+from nightdesk.checks.pii import check_pii
+from nightdesk.checks.readability import check_readability
+from nightdesk.checks.result import CheckResult, Finding, passed
+from nightdesk.checks.rules import check_claims, check_form
+from nightdesk.checks.similarity import NearDuplicateChecker
+from nightdesk.stories.catalog import COVER_KIND, TEXT_KINDS
+from nightdesk.stories.factsheet import FactSheet
+
+__all__ = [
+    "CheckResult", "Finding", "NearDuplicateChecker", "image_sha256", "passed", "run_image_checks",
+    "run_text_checks",
+]
+
+
+def run_text_checks(
+    kind: str, text: str, factsheet: FactSheet, *, recent_texts: Sequence[str] = ()
+) -> list[CheckResult]:
+    """Every text check for a draft of ``kind`` ("headline", "brief", "summary", "marketing").
+
+    ``recent_texts`` are recently published items to compare against; the embedding
+    model is loaded only when there are any.
+    """
+    if kind not in TEXT_KINDS:
+        hint = " (covers go through run_image_checks)" if kind == COVER_KIND else ""
+        raise ValueError(f"unknown text kind {kind!r}{hint}; known: {list(TEXT_KINDS)}")
+    return [
+        check_facts(text, factsheet),
+        check_form(kind, text),
+        check_claims(text, factsheet),
+        check_banned_terms(text),
+        check_pii(text),
+        check_plain_text(text),
+        check_injection_echo(text, factsheet),
+        check_readability(kind, text),
+        NearDuplicateChecker().check(text, recent_texts),
+    ]
+
+
+def run_image_checks(data: bytes, *, expected_size: tuple[int, int], nsfw: bool | None,
+                     published_hashes: Collection[str]) -> list[CheckResult]:
+    """Every check for a cover image: decodes, size, not blank, safety flag, not yet published."""
+    return check_image(data, expected_size=expected_size, nsfw=nsfw, published_hashes=published_hashes)

@@ -1,0 +1,49 @@
+"""Check results as plain data.
+
+A failed check is an outcome the editors' UI shows, not an error: every check returns a
+:class:`CheckResult` whose findings say what is wrong and where (character offsets into
+the draft, so the UI can highlight an unbacked figure), instead of raising.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+Severity = Literal["fail", "warn"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem in a draft.
+
+    :param message: for a human: names the figure, term or rule and why it is a problem.
+    :param span: ``(start, end)`` character offsets into the checked text (end exclusive),
+        when the problem sits at one place in it.
+    :param severity: ``"fail"`` blocks publishing; ``"warn"`` is advice for the editor.
+    """
+
+    message: str
+    span: tuple[int, int] | None = None
+    severity: Severity = "fail"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one named check: ``passed`` is False exactly when a finding fails."""
+
+    name: str
+    passed: bool
+    details: list[Finding] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, name: str, findings: Iterable[Finding]) -> CheckResult:
+        """Build a result whose ``passed`` agrees with its findings (one place decides it)."""
+        details = sorted(findings, key=lambda f: f.span or (-1, -1))
+        return cls(name, not any(f.severity == "fail" for f in details), details)
+
+
+def passed(results: Iterable[CheckResult]) -> bool:
+    """True when no result carries a failing finding (warnings do not block)."""
+    return not any(f.severity == "fail" for r in results for f in r.details)

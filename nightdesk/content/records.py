@@ -1,0 +1,150 @@
+"""One place that writes generations: a ``generation_log`` row for every model call and a
+``drafts`` row for every successful one, and answers which generations are already done."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from nightdesk.clickhouse import Warehouse
+from nightdesk.content.prompts import Prompt
+from nightdesk.stories.factsheet import FactSheet
+
+Key = tuple[str, str, str, int]  # story_id, content_kind, facts_digest, attempt
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One draft to produce: a story's fact sheet, a content kind and the attempt number."""
+
+    sheet: FactSheet
+    kind: str
+    attempt: int = 1
+
+    @property
+    def key(self) -> Key:
+        return (self.sheet.story_id, self.kind, self.sheet.digest, self.attempt)
+
+
+@dataclass
+class Generation:
+    """The outcome of one model (or template, or chart) call for one work item."""
+
+    item: WorkItem
+    prompt: Prompt
+    generator: str
+    model_id: str
+    model_revision: str
+    output: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latency_ms: float = 0.0
+    time_to_first_token_ms: float | None = None
+    device: str = "cpu"
+    batch_size: int = 1
+    seed: int = 0
+    status: str = "ok"
+    error: str = ""
+    media_url: str = ""
+    media_sha256: str = ""
+    media_bytes: int = 0
+    generation_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Which DAG run the generations belong to (for the log)."""
+
+    logical_date: dt.date
+    dag_id: str
+    dag_run_id: str
+
+
+def done_keys(wh: Warehouse, logical_date: dt.date, kinds: Sequence[str]) -> set[Key]:
+    """Keys already generated successfully for the date: these are never generated again."""
+    rows = wh.query_rows(
+        "SELECT story_id, content_kind, facts_digest, attempt FROM generation_log FINAL "
+        "WHERE logical_date = {d:Date} AND content_kind IN {k:Array(String)} AND status = 'ok'",
+        {"d": logical_date, "k": list(kinds)},
+    )
+    return {(s, k, d, int(a)) for s, k, d, a in rows}
+
+
+def failure(item: WorkItem, generator: str, model_id: str, exc: Exception) -> Generation:
+    """The log entry of a call that raised: which generator and model, and the error."""
+    return Generation(
+        item=item, prompt=Prompt("", "", f"{item.kind}@{item.sheet.story_type}", ""), generator=generator,
+        model_id=model_id, model_revision="", status="error", error=f"{type(exc).__name__}: {exc}",
+    )
+
+
+def save(wh: Warehouse, run: RunContext, generations: Iterable[Generation]) -> int:
+    """Log every generation and record a draft for each successful one; returns rows logged."""
+    import pandas as pd
+
+    generations = list(generations)
+    if not generations:
+        return 0
+    now = pd.Timestamp.now(tz="UTC")
+    wh.insert_df("generation_log", pd.DataFrame([_log_row(g, run, now) for g in generations]))
+    drafts = [_draft_row(g, run, now) for g in generations if g.status == "ok"]
+    if drafts:
+        wh.insert_df("drafts", pd.DataFrame(drafts))
+    return len(generations)
+
+
+def _log_row(g: Generation, run: RunContext, now) -> dict[str, Any]:
+    return {
+        "generation_id": g.generation_id,
+        "logical_date": run.logical_date,
+        "dag_id": run.dag_id,
+        "dag_run_id": run.dag_run_id,
+        "story_id": g.item.sheet.story_id,
+        "story_type": g.item.sheet.story_type,
+        "content_kind": g.item.kind,
+        "facts_digest": g.item.sheet.digest,
+        "attempt": g.item.attempt,
+        "generator": g.generator,
+        "model_id": g.model_id,
+        "model_revision": g.model_revision,
+        "prompt_template": g.prompt.template,
+        "prompt_version": g.prompt.version,
+        "params": {k: str(v) for k, v in g.params.items()},
+        "prompt": f"{g.prompt.system}\n\n{g.prompt.user}".strip(),
+        "output": g.output,
+        "input_tokens": g.input_tokens,
+        "output_tokens": g.output_tokens,
+        "latency_ms": g.latency_ms,
+        "time_to_first_token_ms": g.time_to_first_token_ms,
+        "device": g.device,
+        "batch_size": g.batch_size,
+        "seed": g.seed,
+        "status": g.status,
+        "error": g.error[:2000],
+        "created_at": now,
+    }
+
+
+def _draft_row(g: Generation, run: RunContext, now) -> dict[str, Any]:
+    return {
+        "draft_id": f"{g.item.sheet.story_id}/{g.item.kind}",
+        "logical_date": run.logical_date,
+        "story_id": g.item.sheet.story_id,
+        "story_type": g.item.sheet.story_type,
+        "content_kind": g.item.kind,
+        "facts_digest": g.item.sheet.digest,
+        "attempt": g.item.attempt,
+        "generation_id": g.generation_id,
+        "generator": g.generator,
+        "text": g.output,
+        "media_url": g.media_url,
+        "media_sha256": g.media_sha256,
+        "media_bytes": g.media_bytes,
+        "facts_json": g.item.sheet.to_json(),
+        "status": "generated",
+        "created_at": now,
+    }

@@ -1,0 +1,194 @@
+"""Writers turn work items into generations: a model, the templates, a diffusion
+pipeline or the chart renderer. Each loads its model once and works in batches."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Protocol
+
+from nightdesk.content.prompts import cover_prompt, template_prompt, text_prompt
+from nightdesk.content.records import Generation, WorkItem
+from nightdesk.settings import Settings
+from nightdesk.stories.catalog import Catalog
+
+
+class Writer(Protocol):
+    generator: str  # kind of generator, as logged: transformers, template, chart, diffusers
+    model_id: str
+
+    def write(self, items: Sequence[WorkItem]) -> list[Generation]: ...
+
+
+def seed_for(settings: Settings, attempt: int) -> int:
+    """One seed per attempt: the run is reproducible, and a retry draws a new sample."""
+    return settings.seed + attempt - 1
+
+
+class ModelTextWriter:
+    """Text drafts from a causal LM (loaded on first use, once per task)."""
+
+    generator = "transformers"
+
+    def __init__(self, catalog: Catalog, settings: Settings) -> None:
+        self.catalog = catalog
+        self.settings = settings
+        self.model_id = settings.text_model
+        self._loaded = None
+
+    def _model(self):
+        if self._loaded is None:
+            from generators.text import TextGenerator
+            from generators.text_model import load_causal_lm
+
+            self._loaded = TextGenerator(load_causal_lm(self.settings.text_model))
+        return self._loaded
+
+    def write(self, items: Sequence[WorkItem]) -> list[Generation]:
+        from generators.text import TextRequest
+
+        prompts = [text_prompt(self.catalog, item.sheet, item.kind) for item in items]
+        requests = [
+            TextRequest(user=p.user, system=p.system, max_new_tokens=self.catalog.kinds[i.kind].max_new_tokens,
+                        stop=self.catalog.kinds[i.kind].stop, seed=seed_for(self.settings, i.attempt))
+            for i, p in zip(items, prompts, strict=True)
+        ]
+        results = self._model().generate(requests, batch_size=self.settings.text_batch_size)
+        return [
+            Generation(
+                item=item, prompt=prompt, generator=self.generator, model_id=r.model_id, model_revision=r.revision,
+                output=r.text, params=r.params, input_tokens=r.input_tokens, output_tokens=r.output_tokens,
+                latency_ms=1000 * r.latency_s, time_to_first_token_ms=1000 * r.time_to_first_token_s,
+                device=r.device, batch_size=r.batch_size, seed=r.seed,
+            )
+            for item, prompt, r in zip(items, prompts, results, strict=True)
+        ]
+
+
+class TemplateTextWriter:
+    """Text drafts from the story types' data-to-text templates (the factual baseline)."""
+
+    generator = "template"
+
+    def __init__(self, catalog: Catalog) -> None:
+        from generators.templated import MODEL_ID
+
+        self.catalog = catalog
+        self.model_id = MODEL_ID
+
+    def write(self, items: Sequence[WorkItem]) -> list[Generation]:
+        from generators.templated import render_template
+
+        out = []
+        for item in items:
+            prompt = template_prompt(self.catalog, item.sheet, item.kind)
+            started = time.perf_counter()
+            text = render_template(prompt.user, item.sheet.displays())
+            out.append(Generation(item=item, prompt=prompt, generator=self.generator, model_id=self.model_id,
+                                  model_revision=prompt.version, output=text,
+                                  latency_ms=1000 * (time.perf_counter() - started)))
+        return out
+
+
+class ChartCoverWriter:
+    """Covers drawn from the story's key figures: honest, and needs no model."""
+
+    generator = "chart"
+    model_id = "chart-cover"
+
+    def __init__(self, catalog: Catalog, settings: Settings) -> None:
+        self.catalog = catalog
+        self.settings = settings
+
+    def write(self, items: Sequence[WorkItem]) -> list[Generation]:
+        from generators.chart_cover import CoverCard, render_chart_cover
+        from generators.media_store import MediaStore
+
+        store = MediaStore(self.settings.media_url)
+        out = []
+        for item in items:
+            story = self.catalog.story_types[item.sheet.story_type]
+            date = next((f.display for f in item.sheet.facts if f.kind == "date"), item.sheet.logical_date)
+            card = CoverCard(
+                title=item.sheet.title, subtitle=date,
+                figures=[_key_figure(item.sheet.get(name)) for name in story.cover_figures],
+            )
+            started = time.perf_counter()
+            stored = store.put(render_chart_cover(card))
+            prompt = cover_prompt(self.catalog, item.sheet)
+            out.append(Generation(
+                item=item, prompt=prompt, generator=self.generator, model_id=self.model_id,
+                model_revision=prompt.version, output=stored.url, latency_ms=1000 * (time.perf_counter() - started),
+                params={"figures": ",".join(story.cover_figures), "size": "1200x630"},
+                media_url=stored.url, media_sha256=stored.sha256, media_bytes=stored.size_bytes,
+            ))
+        return out
+
+
+def _key_figure(fact):  # Fact -> generators.chart_cover.KeyFigure
+    """A card figure: the number big, its unit in the label ("Volume (shares)")."""
+    from generators.chart_cover import KeyFigure
+
+    from nightdesk.stories.factsheet import format_value
+
+    if fact.kind in ("count", "number") and fact.unit:
+        return KeyFigure(label=f"{fact.label} ({fact.unit})", value=format_value(fact.kind, fact.value, fact.decimals, None))
+    return KeyFigure(label=fact.label, value=fact.display)
+
+
+class DiffusionCoverWriter:
+    """Covers from a diffusers text-to-image pipeline (loaded on first use)."""
+
+    generator = "diffusers"
+
+    def __init__(self, catalog: Catalog, settings: Settings) -> None:
+        self.catalog = catalog
+        self.settings = settings
+        self.model_id = settings.image_model
+        self._loaded = None
+
+    def _pipeline(self):
+        if self._loaded is None:
+            from generators.images import CoverSettings, DiffusionCoverGenerator
+
+            size = self.settings.image_size
+            self._loaded = DiffusionCoverGenerator.from_pretrained(
+                self.settings.image_model,
+                settings=CoverSettings(width=size, height=size, num_inference_steps=self.settings.image_steps),
+            )
+        return self._loaded
+
+    def write(self, items: Sequence[WorkItem]) -> list[Generation]:
+        import io
+
+        from generators.images import CoverRequest
+        from generators.media_store import MediaStore
+
+        store = MediaStore(self.settings.media_url)
+        prompts = [cover_prompt(self.catalog, item.sheet) for item in items]
+        covers = self._pipeline().generate(
+            [CoverRequest(prompt=p.user, seed=seed_for(self.settings, i.attempt)) for i, p in zip(items, prompts, strict=True)],
+            batch_size=self.settings.image_batch_size,
+        )
+        out = []
+        for item, prompt, cover in zip(items, prompts, covers, strict=True):
+            buffer = io.BytesIO()
+            cover.image.save(buffer, format="PNG")
+            stored = store.put(buffer.getvalue())
+            out.append(Generation(
+                item=item, prompt=prompt, generator=self.generator, model_id=cover.model_id,
+                model_revision=cover.revision or "", output=stored.url,
+                params={"steps": cover.steps, "size": f"{cover.width}x{cover.height}",
+                        "guidance_scale": cover.guidance_scale, "nsfw": cover.nsfw},
+                latency_ms=1000 * cover.latency_s, device=cover.device, batch_size=cover.batch_size, seed=cover.seed,
+                media_url=stored.url, media_sha256=stored.sha256, media_bytes=stored.size_bytes,
+            ))
+        return out
+
+
+def text_writer(catalog: Catalog, settings: Settings) -> Writer:
+    return TemplateTextWriter(catalog) if settings.text_model == "template" else ModelTextWriter(catalog, settings)
+
+
+def cover_writer(catalog: Catalog, settings: Settings) -> Writer:
+    return DiffusionCoverWriter(catalog, settings) if settings.image_model else ChartCoverWriter(catalog, settings)

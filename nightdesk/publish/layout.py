@@ -1,0 +1,51 @@
+"""Where each published file lives, and which paths the publisher may ever own.
+
+Only two names are built from input: the page slug (sanitised to ``[a-z0-9-]`` and made
+unique by a hash of the full story id) and the media name (a verified sha256). Every
+path the publisher writes or deletes must match :func:`is_publisher_path`, including
+paths read back from a manifest that someone else could have edited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+FEED_JSON = "feed.json"
+ATOM = "atom.xml"
+INDEX = "index.html"
+MANIFEST = "manifest.json"
+
+_SLUG_MAX = 80  # readable part; the hash suffix keeps long ids distinct
+_HASH_CHARS = 10
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_OWNED = re.compile(
+    rf"(?:{re.escape(FEED_JSON)}|{re.escape(ATOM)}|{re.escape(INDEX)}"
+    r"|stories/[a-z0-9][a-z0-9-]*\.html|media/[0-9a-f]{64}\.png)"
+)
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def story_slug(story_id: str) -> str:
+    """``stock_movers/2013-03-01/AAPL`` -> ``stock-movers-2013-03-01-aapl-<hash>``.
+
+    The hash of the exact id keeps ids that sanitise alike (``a/b`` and ``a_b``) apart.
+    """
+    readable = _NOT_SLUG.sub("-", story_id.lower()).strip("-")[:_SLUG_MAX].rstrip("-")
+    digest = hashlib.sha256(story_id.encode()).hexdigest()[:_HASH_CHARS]
+    return f"{readable or 'story'}-{digest}"
+
+
+def page_path(story_id: str) -> str:
+    return f"stories/{story_slug(story_id)}.html"
+
+
+def media_path(sha256: str) -> str:
+    if not _SHA256.fullmatch(sha256):
+        raise ValueError(f"media_path: {sha256!r} is not a hex sha256")
+    return f"media/{sha256}.png"
+
+
+def is_publisher_path(relpath: str) -> bool:
+    """True for the paths the publisher writes (the manifest itself excluded)."""
+    return _OWNED.fullmatch(relpath) is not None

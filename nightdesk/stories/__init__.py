@@ -1,0 +1,1 @@
+"""Stories: story types declared as data, candidate selection, and fact sheets."""

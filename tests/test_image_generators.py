@@ -1,0 +1,212 @@
+"""Cover images: a real (tiny, random) diffusers pipeline end to end, the chart card, media storage.
+
+The diffusion tests load a pipeline that was built and saved on disk, through the same
+``DiffusionCoverGenerator.from_pretrained`` path a hub model takes, so loading, seeding,
+batching and the safety-checker record are exercised for real; only the weights are
+random. It is built once per module because building imports diffusers and transformers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from generators.chart_cover import CoverCard, KeyFigure, render_chart_cover
+from generators.images import CoverRequest, CoverSettings, DiffusionCoverGenerator, cover_prompt, model_revision
+from generators.media_store import MediaStore
+from generators.random_pipelines import build_tiny_pipeline
+
+SETTINGS = CoverSettings(width=64, height=64, num_inference_steps=2, guidance_scale=2.0)
+REQUESTS = [
+    CoverRequest("Late departures at a night airport, editorial illustration", seed=11),
+    CoverRequest("A calm harbour at dawn, editorial illustration", seed=12, negative_prompt="text, watermark"),
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    return build_tiny_pipeline(tmp_path_factory.mktemp("tiny-sd") / "pipeline", seed=0)
+
+
+@pytest.fixture(scope="module")
+def generator(tiny_model) -> DiffusionCoverGenerator:
+    return DiffusionCoverGenerator.from_pretrained(tiny_model, settings=SETTINGS, device="cpu")
+
+
+def pixels(image: Image.Image) -> np.ndarray:
+    return np.asarray(image, dtype=np.int16)
+
+
+def test_saved_tiny_pipeline_generates_a_recorded_batch(generator, tiny_model):
+    covers = generator.generate(REQUESTS, batch_size=2)
+
+    assert [cover.image.size for cover in covers] == [(64, 64), (64, 64)]
+    assert [(c.prompt, c.negative_prompt, c.seed) for c in covers] == [
+        (r.prompt, r.negative_prompt, r.seed) for r in REQUESTS
+    ]
+    first = covers[0]
+    assert (first.steps, first.size, first.guidance_scale) == (2, (64, 64), 2.0)
+    assert (first.batch_size, first.device, first.model_id) == (2, "cpu", str(tiny_model))
+    assert first.latency_s > 0
+    # The tiny pipeline has no safety checker: recorded as unknown, not as "safe".
+    assert [cover.nsfw for cover in covers] == [None, None]
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", first.revision)
+
+
+def test_seed_fixes_the_image_and_different_seeds_differ(generator):
+    first = generator.generate(REQUESTS, batch_size=2)
+    again = generator.generate(REQUESTS, batch_size=2)
+
+    for a, b in zip(first, again, strict=True):
+        assert np.array_equal(pixels(a.image), pixels(b.image))
+    assert np.abs(pixels(first[0].image) - pixels(first[1].image)).mean() > 5
+
+
+def test_batching_does_not_change_which_image_a_request_gets(generator):
+    batched = generator.generate(REQUESTS, batch_size=2)
+    one_by_one = generator.generate(REQUESTS, batch_size=1)
+
+    # Same noise per request; float32 kernels may round differently per batch shape,
+    # which moves a pixel by at most a step or two (different seeds differ by ~35).
+    for a, b in zip(batched, one_by_one, strict=True):
+        assert np.abs(pixels(a.image) - pixels(b.image)).max() <= 2
+    assert [cover.batch_size for cover in one_by_one] == [1, 1]
+
+
+def test_generator_warns_once_that_there_is_no_safety_checker(generator, caplog):
+    with caplog.at_level(logging.WARNING, logger="generators.images"):
+        again = DiffusionCoverGenerator(generator.pipeline, model_id="tiny", revision=None, settings=SETTINGS)
+        again.generate(REQUESTS[:1])
+        again.generate(REQUESTS[:1])
+
+    warnings = [record for record in caplog.records if "no safety checker" in record.getMessage()]
+    assert len(warnings) == 1
+
+
+def test_revision_is_a_content_hash_of_the_local_model(tiny_model, tmp_path):
+    copy = shutil.copytree(tiny_model, tmp_path / "copy")
+    assert model_revision(str(copy)) == model_revision(str(tiny_model))
+
+    (copy / "scheduler" / "scheduler_config.json").write_text("{}")
+    assert model_revision(str(copy)) != model_revision(str(tiny_model))
+
+
+def test_hub_id_loads_from_the_hub_cache_and_records_its_commit(tiny_model, tmp_path):
+    # The hub cache layout (refs/main -> snapshots/<commit>/...), as a download leaves
+    # it; HF_HUB_OFFLINE=1 (conftest) makes loading resolve the id from here only.
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "models--nightdesk--tiny-sd"
+    shutil.copytree(tiny_model, repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+
+    hub = DiffusionCoverGenerator.from_pretrained(
+        "nightdesk/tiny-sd", settings=SETTINGS, device="cpu", cache_dir=tmp_path
+    )
+    cover = hub.generate(REQUESTS[:1])[0]
+
+    assert (cover.model_id, cover.revision, cover.image.size) == ("nightdesk/tiny-sd", commit, (64, 64))
+
+
+def test_cover_prompt_sanitises_field_values():
+    prompt = cover_prompt(
+        "Editorial illustration of {place}, {mood} mood",
+        {
+            "place": "JFK <script>alert(1)</script>\x00\u202e{ignore previous} airport\n",
+            "mood": "calm " * 40,
+        },
+    )
+
+    assert prompt.startswith("Editorial illustration of JFK alert(1) ignore previous airport, calm calm")
+    assert not re.search(r"[<>{}\x00-\x1f\u202e]", prompt)
+    mood = prompt.split(", ", 1)[1].removesuffix(" mood")
+    assert len(mood) <= 80
+
+
+def test_cover_prompt_names_a_missing_field():
+    with pytest.raises(KeyError, match="topic"):
+        cover_prompt("About {topic}", {"place": "JFK"})
+
+
+CARD = CoverCard(
+    title="Departure delays at JFK rose for the third week running",
+    subtitle="Tuesday, 14 May 2013",
+    figures=(
+        KeyFigure("Flights", 1234),
+        KeyFigure("Median delay", 17.5, " min"),
+        KeyFigure("On time", 73.4, "%"),
+        KeyFigure("Cost $ saved", 2_345_678),
+    ),
+    series=tuple((f"May {day}", (day * 37) % 50 - 5.0) for day in range(1, 15)),
+    series_title="Mean departure delay, minutes",
+)
+
+
+def test_chart_cover_is_a_deterministic_social_card():
+    png = render_chart_cover(CARD)
+
+    image = Image.open(io.BytesIO(png))
+    assert (image.format, image.size) == ("PNG", (1200, 630))
+    assert np.asarray(image.convert("L")).std() > 0
+    assert render_chart_cover(CARD) == png
+    assert render_chart_cover(CoverCard(title=CARD.title, subtitle="Wednesday, 15 May 2013")) != png
+
+
+def test_chart_cover_refuses_more_figures_than_fit():
+    with pytest.raises(ValueError, match="at most 4 key figures"):
+        render_chart_cover(CoverCard("Too many", "today", figures=[KeyFigure(str(i), i) for i in range(5)]))
+
+
+def test_media_store_names_files_by_content_and_writes_once(tmp_path):
+    store = MediaStore(str(tmp_path / "media"))
+    data = b"\x89PNG fake but fixed bytes"
+    sha = hashlib.sha256(data).hexdigest()
+
+    stored = store.put(data)
+    written = tmp_path / "media" / sha[:2] / f"{sha}.png"
+    first_write = written.stat().st_mtime_ns
+    again = store.put(data)
+
+    assert stored == again
+    assert (stored.relpath, stored.sha256, stored.size_bytes) == (f"{sha[:2]}/{sha}.png", sha, len(data))
+    assert stored.url == written.as_uri()
+    assert written.stat().st_mtime_ns == first_write
+    assert [p.name for p in written.parent.iterdir()] == [written.name]
+    assert store.open(stored.relpath) == data
+
+
+def test_media_store_works_on_any_fsspec_url():
+    store = MediaStore("memory://nightdesk-test-media")
+    stored = store.put(b"webp bytes", suffix=".webp")
+
+    assert stored.url.startswith("memory://") and stored.url.endswith(".webp")
+    assert store.open(stored.relpath) == b"webp bytes"
+
+
+@pytest.mark.parametrize(
+    "relpath",
+    [
+        "../secrets.png",
+        "/etc/passwd",
+        "ab/../../etc/passwd",
+        "00/" + "ab" * 32 + ".png",  # shard does not match the hash
+        "ab/" + "ab" * 32 + ".png/..",
+        "AB/" + "AB" * 32 + ".PNG",
+    ],
+)
+def test_media_store_refuses_names_that_are_not_content_hashes(tmp_path, relpath):
+    with pytest.raises(ValueError, match="not a stored media name"):
+        MediaStore(str(tmp_path)).open(relpath)
+
+
+def test_media_store_defaults_to_the_data_dir(nightdesk_home, monkeypatch):
+    monkeypatch.delenv("NIGHTDESK_MEDIA_URL", raising=False)
+    assert MediaStore().base_url == str(nightdesk_home / "media")

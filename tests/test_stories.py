@@ -1,0 +1,101 @@
+"""Story types are data: their SQL runs on the demo marts and yields complete fact sheets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import pytest
+
+from nightdesk.stories.catalog import STORIES_DIR, StoryDeclarationError, load_catalog
+from nightdesk.stories.factsheet import FactSheet, format_value
+from nightdesk.stories.select import select_stories
+
+DAYS = (dt.date(2013, 2, 11), dt.date(2013, 2, 12))  # Monday, Tuesday: trading days
+
+
+@pytest.fixture(scope="module")
+def marts(warehouse, ops_db, airflow_db):
+    from nightdesk.runner import run_dag
+
+    for day in DAYS:
+        assert run_dag("nightdesk_elt", day).ok
+    return DAYS[-1]
+
+
+def test_every_story_type_yields_complete_fact_sheets(warehouse, marts):
+    catalog = load_catalog()
+    sheets = select_stories(warehouse, catalog, marts)
+    by_type = {}
+    for sheet in sheets:
+        by_type.setdefault(sheet.story_type, []).append(sheet)
+    assert set(by_type) == set(catalog.story_types) == {
+        "carrier_spotlight", "airport_delay_anomaly", "stock_movers", "daily_operations"}
+    for name, found in by_type.items():
+        story = catalog.story_types[name]
+        assert 1 <= len(found) <= story.top_n
+        assert [s.score for s in found] == sorted((s.score for s in found), reverse=True)
+        for sheet in found:
+            assert [f.name for f in sheet.facts] == [f.name for f in story.facts]
+            assert all(f.display and f.display != "n/a" for f in sheet.facts), sheet
+            assert sheet.story_id.startswith(f"{name}/{marts.isoformat()}/")
+
+
+def test_movers_fact_sheet_matches_the_mart(warehouse, marts):
+    sheets = [s for s in select_stories(warehouse, load_catalog(), marts) if s.story_type == "stock_movers"]
+    top = sheets[0]
+    close, change = warehouse.query_rows(
+        "SELECT close, change_pct FROM mart_stock_daily WHERE trade_date = {d:Date} AND ticker = {t:String}",
+        {"d": marts, "t": top.get("ticker").value},
+    )[0]
+    assert top.get("close").display == f"${close:,.2f}"
+    assert top.get("change_pct").value == pytest.approx(change)
+    biggest = warehouse.scalar(
+        "SELECT max(abs(change_pct)) FROM mart_stock_daily WHERE trade_date = {d:Date}", {"d": marts})
+    assert abs(top.get("change_pct").value) <= biggest
+
+
+def test_selection_is_deterministic_and_fact_sheets_round_trip(warehouse, marts):
+    first = select_stories(warehouse, load_catalog(), marts)
+    second = select_stories(warehouse, load_catalog(), marts)
+    assert [s.digest for s in first] == [s.digest for s in second]
+    assert FactSheet.from_json(first[0].to_json()) == first[0]
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "decimals", "unit", "expected"),
+    [
+        ("percent", 83.84, 1, None, "83.8%"),
+        ("currency", 430.47, 2, "USD", "$430.47"),
+        ("currency", -3.5, 2, "USD", "-$3.50"),
+        ("count", 19730300, None, "shares", "19,730,300 shares"),
+        ("count", 1, None, "flights", "1 flight"),
+        ("date", "2013-03-01", None, None, "March 1, 2013"),
+        ("number", 9.04, 1, "minutes", "9.0 minutes"),
+    ],
+)
+def test_written_forms(kind, value, decimals, unit, expected):
+    assert format_value(kind, value, decimals, unit) == expected
+
+
+def test_a_template_using_an_undeclared_fact_is_refused_naming_the_file(tmp_path):
+    copy = tmp_path / "stories"
+    shutil.copytree(STORIES_DIR, copy)
+    story = copy / "stock_movers" / "story.yml"
+    story.write_text(story.read_text().replace("{{ ticker }} shares", "{{ company_name }} shares"))
+    with pytest.raises(StoryDeclarationError, match=r"stock_movers/story.yml: templates.headline uses undeclared facts \['company_name'\]"):
+        load_catalog(copy)
+
+
+def test_adding_a_story_type_is_adding_files(warehouse, marts, tmp_path):
+    copy = tmp_path / "stories"
+    shutil.copytree(STORIES_DIR, copy)
+    new = copy / "busiest_airport"
+    shutil.copytree(copy / "airport_delay_anomaly", new)
+    (new / "story.yml").write_text((new / "story.yml").read_text().replace(
+        "name: airport_delay_anomaly", "name: busiest_airport"))
+    (new / "candidates.sql").write_text((new / "candidates.sql").read_text().replace(
+        "abs(a.avg_dep_delay_min - ifNull(t.trailing_avg_delay_min, 0))", "toFloat64(a.departures)"))
+    catalog = load_catalog(copy)
+    sheets = [s for s in select_stories(warehouse, catalog, marts) if s.story_type == "busiest_airport"]
+    assert len(sheets) == 1 and sheets[0].get("airport").value == "EWR"
