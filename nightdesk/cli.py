@@ -1,11 +1,14 @@
 """``nightdesk``: the platform's command line.
 
     nightdesk init                      prepare the data directory, warehouse and Airflow
-    nightdesk run --date 2013-03-01     run the pipeline for one logical date
-    nightdesk backfill --start D --end D
+    nightdesk run --date 2013-03-01     ELT, then content, for one logical date
+    nightdesk backfill --start D --end D [--with-content]
     nightdesk query "SELECT ..."        query the warehouse
     nightdesk status [--start D --end D]
-    nightdesk demo                      init, then backfill the demo week
+    nightdesk demo                      init, ELT for the demo week, content for its last day
+    nightdesk publish [--date D]        review trail to the warehouse; approved stories to the site
+    nightdesk review serve [--port N]   the editors' review UI on its own (also mounted in Airflow)
+    nightdesk review add-user NAME --role editor|admin [--password-stdin]
 
 Runs go through Airflow (``dag.test``): the DAGs, tasks and Asset events are the real
 ones; their detailed logs go to ``<data_dir>/logs`` and the terminal gets progress and a
@@ -29,7 +32,8 @@ from nightdesk.settings import PROJECT_ROOT, WAREHOUSE_DIR, get_settings
 #: (the stock prices end on 2013-03-01).
 DEMO_START = dt.date(2013, 2, 25)
 DEMO_END = dt.date(2013, 3, 1)
-PIPELINE = ("nightdesk_elt",)
+ELT = ("nightdesk_elt",)
+ELT_AND_CONTENT = ("nightdesk_elt", "nightdesk_content")
 
 
 def _configure_airflow_env() -> None:
@@ -84,7 +88,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_dates(dates: list[dt.date]) -> int:
+def _run_dates(dates: list[dt.date], dag_ids: tuple[str, ...]) -> int:
     from tqdm import tqdm
 
     from nightdesk.runner import run_dag
@@ -93,9 +97,9 @@ def _run_dates(dates: list[dt.date]) -> int:
     log_path = settings.data_dir / "logs" / f"run-{time.strftime('%Y%m%dT%H%M%S')}.log"
     outcomes = []
     started = time.monotonic()
-    with tqdm(total=len(dates) * len(PIPELINE), unit="run", file=sys.stderr, dynamic_ncols=True) as bar:
+    with tqdm(total=len(dates) * len(dag_ids), unit="run", file=sys.stderr, dynamic_ncols=True) as bar:
         for day in dates:
-            for dag_id in PIPELINE:
+            for dag_id in dag_ids:
                 bar.set_description(f"{dag_id} {day}")
                 with _logs_to(log_path):
                     outcome = run_dag(dag_id, day)
@@ -109,12 +113,13 @@ def _run_dates(dates: list[dt.date]) -> int:
     _print_status(min(dates), max(dates))
     _print(f"\nlogs: {log_path}")
     _print(f"quality reports: {settings.data_dir / 'gx' / 'uncommitted' / 'data_docs' / 'local_site' / 'index.html'}")
+    _print(f"covers: {settings.media_url}")
     _print('explore: nightdesk query "SELECT * FROM mart_carrier_daily ORDER BY flight_date, flights DESC LIMIT 10"')
     return 1 if failed else 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    return _run_dates([args.date])
+    return _run_dates([args.date], ELT if args.elt_only else ELT_AND_CONTENT)
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
@@ -122,7 +127,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         _print(f"--end {args.end} is before --start {args.start}")
         return 2
     days = (args.end - args.start).days + 1
-    return _run_dates([args.start + dt.timedelta(days=i) for i in range(days)])
+    dates = [args.start + dt.timedelta(days=i) for i in range(days)]
+    return _run_dates(dates, ELT_AND_CONTENT if args.with_content else ELT)
 
 
 def cmd_query(args: argparse.Namespace) -> int:
@@ -154,6 +160,15 @@ def _print_status(start: dt.date, end: dt.date) -> None:
         _print(f"\nquality gates: {len(quality) - len(failed)} of {len(quality)} table-days passed")
         for _, row in failed.iterrows():
             _print(f"  FAILED {row['logical_date']:%Y-%m-%d} {row['table_name']}: {'; '.join(row['failed_expectations'])}")
+    content = wh.query_df((WAREHOUSE_DIR / "sql" / "status_content.sql").read_text(), params)
+    if len(content):
+        _print("\ngenerations:")
+        _print(content.to_string(index=False))
+        last = content["logical_date"].max().date()
+        headlines = wh.query_rows((WAREHOUSE_DIR / "sql" / "sample_headlines.sql").read_text(), {"d": last})
+        _print(f"\nheadline drafts for {last} (not yet checked or reviewed):")
+        for story_id, text in headlines:
+            _print(f"  {story_id}: {text}")
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -165,8 +180,67 @@ def cmd_demo(args: argparse.Namespace) -> int:
     code = cmd_init(argparse.Namespace(warehouse_slots=1))
     if code:
         return code
-    _print(f"\nrunning the pipeline for the demo week {DEMO_START} .. {DEMO_END}")
-    return cmd_backfill(argparse.Namespace(start=DEMO_START, end=DEMO_END))
+    _print(f"\nloading the demo week {DEMO_START} .. {DEMO_END}")
+    code = cmd_backfill(argparse.Namespace(start=DEMO_START, end=DEMO_END - dt.timedelta(days=1), with_content=False))
+    if code:
+        return code
+    _print(f"\nELT and content for {DEMO_END} (text model: {get_settings().text_model})")
+    return cmd_run(argparse.Namespace(date=DEMO_END, elt_only=False))
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Run the publish DAG: export the review trail, write the site, log what changed."""
+    import pandas as pd
+
+    from nightdesk import clickhouse
+    from nightdesk.runner import run_dag
+
+    settings = get_settings()
+    log_path = settings.data_dir / "logs" / f"publish-{time.strftime('%Y%m%dT%H%M%S')}.log"
+    started = pd.Timestamp.now(tz="UTC")
+    with _logs_to(log_path):
+        outcome = run_dag("nightdesk_publish", args.date)
+    if not outcome.ok:
+        _print(f"FAILED nightdesk_publish {args.date}: tasks {', '.join(outcome.failed_tasks)} (logs: {log_path})")
+        return 1
+    changes = clickhouse.connect().query_rows(
+        (WAREHOUSE_DIR / "sql" / "publications_since.sql").read_text(), {"url": settings.output_url, "since": started})
+    _print(f"published to {settings.output_url}: {len(changes)} story change(s)")
+    for action, story_id, _ in changes:
+        _print(f"  {action:9} {story_id}")
+    _print(f"feeds: {settings.output_url}/feed.json, {settings.output_url}/atom.xml\nlogs: {log_path}")
+    return 0
+
+
+def cmd_review_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from nightdesk.review.web import create_app
+
+    _print(f"review UI on http://{args.host}:{args.port}/ (add accounts with `nightdesk review add-user`)")
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info", proxy_headers=False)
+    return 0
+
+
+def cmd_review_add_user(args: argparse.Namespace) -> int:
+    import getpass
+
+    from nightdesk.review.users import UserStore
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            _print("the passwords differ; nothing was changed")
+            return 2
+    try:
+        UserStore().add(args.name, password, args.role)
+    except ValueError as exc:
+        _print(f"not added: {exc}")
+        return 2
+    _print(f"added {args.role} {args.name}")
+    return 0
 
 
 def _date(text: str) -> dt.date:
@@ -182,12 +256,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("init", help="prepare data dir, warehouse migrations, demo ops DB, Airflow DB and pools")
     p.add_argument("--warehouse-slots", type=int, default=1, help="1 for embedded chDB; more with a ClickHouse server")
     p.set_defaults(fn=cmd_init)
-    p = sub.add_parser("run", help="run the pipeline for one logical date")
+    p = sub.add_parser("run", help="run ELT, then content, for one logical date")
     p.add_argument("--date", type=_date, default=DEMO_END)
+    p.add_argument("--elt-only", action="store_true", help="load and transform only; no content")
     p.set_defaults(fn=cmd_run)
     p = sub.add_parser("backfill", help="run the pipeline for every date in a range (inclusive)")
     p.add_argument("--start", type=_date, required=True)
     p.add_argument("--end", type=_date, required=True)
+    p.add_argument("--with-content", action="store_true", help="also run the content DAG for each date")
     p.set_defaults(fn=cmd_backfill)
     p = sub.add_parser("query", help="run a SQL query on the warehouse and print the result")
     p.add_argument("sql")
@@ -199,6 +275,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_status)
     p = sub.add_parser("demo", help="init, then run the demo week end to end")
     p.set_defaults(fn=cmd_demo)
+    p = sub.add_parser("publish", help="export the review trail, publish approved stories, log the changes")
+    p.add_argument("--date", type=_date, default=dt.datetime.now(dt.UTC).date(),
+                   help="logical date of the run (labels it; the site always holds every approved story)")
+    p.set_defaults(fn=cmd_publish)
+    p = sub.add_parser("review", help="the editors' review UI and its accounts")
+    review = p.add_subparsers(dest="review_command", required=True)
+    r = review.add_parser("serve", help="serve the review UI alone (Airflow also mounts it at /nightdesk-review)")
+    r.add_argument("--host", default="127.0.0.1", help="address to listen on; 0.0.0.0 only behind HTTPS")
+    r.add_argument("--port", type=int, default=8090)
+    r.set_defaults(fn=cmd_review_serve)
+    r = review.add_parser("add-user", help="create a review account (password prompted, or one line on stdin)")
+    r.add_argument("name")
+    r.add_argument("--role", choices=("editor", "admin"), default="editor")
+    r.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    r.set_defaults(fn=cmd_review_add_user)
     return parser
 
 

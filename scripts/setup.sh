@@ -21,3 +21,14 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
+
+# The review UI's browser test drives Debian's Chromium through Playwright (Playwright's
+# own browser download is never used). Installed when missing and we may install it.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian's chromium for the browser tests..."
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "note: /usr/bin/chromium is missing; as root run: apt-get update && apt-get install -y chromium" >&2
+  fi
+fi

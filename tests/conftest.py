@@ -58,3 +58,43 @@ def airflow_db(nightdesk_home):
     from nightdesk.airflow_setup import init_airflow
 
     init_airflow()
+
+
+@pytest.fixture(scope="session")
+def review_postgres_url():
+    """A throw-away database on the PostgreSQL server at 127.0.0.1:5432 (trust auth, user
+    postgres) for the review store, dropped at the end; skips when the server is down."""
+    import uuid
+
+    import psycopg2
+
+    try:
+        admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres", connect_timeout=3)
+    except psycopg2.OperationalError as exc:
+        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 is unreachable ({str(exc).strip()})")
+    admin.autocommit = True
+    name = f"nightdesk_review_test_{uuid.uuid4().hex[:12]}"
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {name}")
+    try:
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def review_url(request, tmp_path) -> str:
+    """An empty review store, once on a SQLite file and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'review.sqlite'}"
+    import sqlalchemy as sa
+
+    from nightdesk.review.models import Base
+
+    url = request.getfixturevalue("review_postgres_url")
+    engine = sa.create_engine(url)
+    Base.metadata.drop_all(engine)
+    engine.dispose()
+    return url

@@ -1,0 +1,100 @@
+"""Plain, frozen records the queue hands out: detached from any database session, so the
+UI, the publisher and event hooks can keep them after the transaction is gone."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """A generated draft and its quality-check outcome, as the pipeline enqueues it.
+
+    :param draft_id: ``<story_id>/<kind>``, e.g. ``stock_movers/2013-03-01/AAPL/headline``.
+    :param text: the generated text; for a cover, its alt text.
+    :param media_relpath: the cover image's path in the media store; ``""`` for text.
+    :param qc_json: the check results as JSON text (shown to editors as is).
+    """
+
+    draft_id: str
+    logical_date: dt.date
+    story_id: str
+    story_type: str
+    kind: str
+    text: str
+    facts_json: str
+    qc_passed: bool
+    qc_json: str
+    attempts: int
+    generator: str
+    model_id: str
+    media_relpath: str = ""
+    media_sha256: str = ""
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """A draft as stored; ``version`` is what an editor passes back as ``expected_version``."""
+
+    draft_id: str
+    logical_date: dt.date
+    story_id: str
+    story_type: str
+    kind: str
+    text: str
+    original_text: str
+    media_relpath: str
+    media_sha256: str
+    facts_json: str
+    qc_passed: bool
+    qc_json: str
+    attempts: int
+    generator: str
+    model_id: str
+    state: str
+    version: int
+    claimed_by: str | None
+    claim_expires_at: dt.datetime | None
+    decided_by: str | None
+    decided_at: dt.datetime | None
+    reject_reason: str | None
+    published_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @property
+    def edited(self) -> bool:
+        """True when an editor's text replaced the generated one."""
+        return self.text != self.original_text
+
+    def claim_holder(self, now: dt.datetime) -> str | None:
+        """The editor whose claim is still running at ``now``; expired claims count as none."""
+        if self.claimed_by and self.claim_expires_at and self.claim_expires_at > now:
+            return self.claimed_by
+        return None
+
+
+@dataclass(frozen=True)
+class AuditEventView:
+    """One audit row; ``details`` is its parsed JSON (reason, comment, diff, version seen)."""
+
+    id: int
+    draft_id: str
+    actor: str
+    action: str
+    from_state: str | None
+    to_state: str
+    at: dt.datetime
+    details: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class UserView:
+    """An account of the review UI, without its password hash."""
+
+    username: str
+    role: str
+    disabled: bool = False

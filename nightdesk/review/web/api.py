@@ -1,0 +1,166 @@
+"""A small JSON API for scripts and tests, with the same sessions as the pages.
+
+    POST /api/login            {"username", "password"} -> {"csrf_token", ...} and the session cookie
+    GET  /api/session          who is signed in, and the CSRF token
+    POST /api/logout
+    GET  /api/drafts           ?date=&story_type=&kind=&state=&qc=passed|failed&limit=&offset=
+    GET  /api/drafts/{id}      one draft, its checks, facts and audit trail
+    POST /api/drafts/{id}/approve   {"expected_version"}
+    POST /api/drafts/{id}/reject    {"expected_version", "reason"}
+    POST /api/drafts/{id}/edit      {"expected_version", "text"}: re-checked, saved, result returned
+
+Every POST but login needs the ``X-CSRF-Token`` header. Login takes JSON only: a page on
+another site cannot send a JSON body without the browser asking this server first, so it
+cannot sign a victim in. Refusals answer 409 (conflict, claim held, invalid transition),
+422 (checks failed) or 404 with ``{"error", "message"}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from nightdesk.review.errors import ClaimHeldError, ConflictError, ItemNotFound, ReviewError
+from nightdesk.review.views import ItemView
+from nightdesk.review.web import auth, csrf
+from nightdesk.review.web.app import services, set_session
+from nightdesk.review.web.errors import api_error, stale_message
+from nightdesk.review.web.pages import MAX_NOTE_CHARS, MAX_TEXT_CHARS, normalize_text, parse_filters
+from nightdesk.review.web.session import current_editor
+
+public = APIRouter()
+router = APIRouter(dependencies=[Depends(current_editor), Depends(csrf.csrf_protect)])
+Editor = Annotated[auth.Editor, Depends(current_editor)]
+
+
+class LoginBody(BaseModel):
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+class Decision(BaseModel):
+    expected_version: int = Field(ge=0, description="the draft's version when you read it")
+
+
+class RejectBody(Decision):
+    reason: str = Field(min_length=1, max_length=MAX_NOTE_CHARS)
+
+
+class EditBody(Decision):
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+
+
+def _session_json(request: Request, editor: auth.Editor) -> dict[str, Any]:
+    return {"username": editor.username, "role": editor.role, "csrf_token": request.state.session.csrf_token,
+            "csrf_header": csrf.HEADER, "expires_in_s": services(request).signer.max_age_s}
+
+
+def item_json(item: ItemView) -> dict[str, Any]:
+    data = jsonable_encoder(dataclasses.asdict(item))
+    for raw, parsed in (("qc_json", "checks"), ("facts_json", "facts")):
+        try:
+            data[parsed] = json.loads(data.pop(raw))
+        except json.JSONDecodeError:
+            data[parsed] = None
+    data["edited"] = item.edited
+    return data
+
+
+@public.post("/login")
+def login(request: Request, body: LoginBody) -> JSONResponse:
+    # FastAPI reads the body as JSON whatever the content type says; require it explicitly.
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        return JSONResponse({"error": "bad_request", "message": "send the credentials as application/json"},
+                            status_code=415)
+    user = services(request).users.authenticate(body.username, body.password)
+    if user is None:
+        return JSONResponse({"error": "bad_credentials", "message": "wrong username or password"}, status_code=401)
+    set_session(request, auth.Session(username=user.username, csrf_token=csrf.new_token()))
+    return JSONResponse(_session_json(request, auth.Editor(user.username, user.role)))
+
+
+@router.get("/session")
+def session(request: Request, editor: Editor) -> dict[str, Any]:
+    return _session_json(request, editor)
+
+
+@router.post("/logout")
+def logout(request: Request) -> dict[str, Any]:
+    set_session(request, auth.Session(username=None, csrf_token=csrf.new_token()))
+    return {"ok": True}
+
+
+@router.get("/drafts")
+def list_drafts(request: Request, editor: Editor, date: str = "", story_type: str = "", kind: str = "",
+                state: str = "", qc: str = "", limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+                offset: Annotated[int, Query(ge=0)] = 0) -> JSONResponse:
+    filters, problems = parse_filters(date, story_type, kind, state, qc)
+    if problems:
+        return JSONResponse({"error": "bad_filter", "message": "; ".join(problems)}, status_code=400)
+    queue = services(request).queue
+    qf = filters.to_queue_filter()
+    items = queue.list(qf, limit=limit, offset=offset)
+    return JSONResponse({"items": [item_json(i) for i in items],
+                         "counts": queue.counts(dataclasses.replace(qf, state=None))})
+
+
+@router.get("/drafts/{draft_id:path}")
+def get_draft(request: Request, editor: Editor, draft_id: str) -> JSONResponse:
+    queue = services(request).queue
+    item = queue.get(draft_id)
+    history = jsonable_encoder([dataclasses.asdict(e) for e in queue.history(draft_id)])
+    return JSONResponse(item_json(item) | {"history": history})
+
+
+def _decide(request: Request, draft_id: str, expected_version: int, action: Callable[[], ItemView]) -> JSONResponse:
+    """The draft after ``action``; a refusal of a stale request is a 409 conflict, whichever
+    check the queue tripped first (the same rule as the pages)."""
+    try:
+        return JSONResponse(item_json(action()))
+    except ItemNotFound:
+        raise
+    except ReviewError as exc:
+        if not isinstance(exc, ConflictError | ClaimHeldError):
+            current = services(request).queue.get(draft_id)
+            if current.version != expected_version:
+                return JSONResponse({
+                    "error": "ConflictError", "current_state": current.state, "current_version": current.version,
+                    "message": stale_message(current.state, current.version, current.decided_by),
+                }, status_code=409)
+        return api_error(exc)
+
+
+@router.post("/drafts/{draft_id:path}/approve")
+def approve(request: Request, editor: Editor, draft_id: str, body: Decision) -> JSONResponse:
+    queue = services(request).queue
+    return _decide(request, draft_id, body.expected_version,
+                   lambda: queue.approve(draft_id, editor.username, body.expected_version))
+
+
+@router.post("/drafts/{draft_id:path}/reject")
+def reject(request: Request, editor: Editor, draft_id: str, body: RejectBody) -> JSONResponse:
+    reason = body.reason.strip()
+    if not reason:
+        return JSONResponse({"error": "bad_request", "message": "say why you reject it"}, status_code=400)
+    queue = services(request).queue
+    return _decide(request, draft_id, body.expected_version,
+                   lambda: queue.reject(draft_id, editor.username, body.expected_version, reason))
+
+
+@router.post("/drafts/{draft_id:path}/edit")
+def edit(request: Request, editor: Editor, draft_id: str, body: EditBody) -> JSONResponse:
+    from nightdesk.review.recheck import recheck
+
+    queue = services(request).queue
+    item = queue.get(draft_id)
+    text = normalize_text(body.text)
+    passed, qc_json = recheck(item, text)
+    return _decide(request, draft_id, body.expected_version, lambda: queue.edit(
+        draft_id, editor.username, body.expected_version, text, qc_passed=passed, qc_json=qc_json))

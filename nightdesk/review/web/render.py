@@ -1,0 +1,132 @@
+"""Turning stored drafts into what the pages show: check results, highlighted text, facts.
+
+Pure functions over the stored JSON, so they are tested without a browser. Nothing here
+produces HTML: templates escape every piece of text they are given, and highlighting is a
+list of plain segments the template wraps in ``<mark>``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from nightdesk.stories.factsheet import Fact, FactSheet
+
+
+@dataclass(frozen=True)
+class FindingRow:
+    message: str
+    severity: str
+    span: tuple[int, int] | None
+    excerpt: str = ""
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    name: str
+    passed: bool
+    findings: list[FindingRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of the draft's text; ``severity`` is ``"fail"``/``"warn"`` when a finding covers it."""
+
+    text: str
+    severity: str | None = None
+    messages: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:
+        return "; ".join(self.messages)
+
+
+def parse_checks(qc_json: str, text: str = "") -> list[CheckRow]:
+    """The stored check results; spans outside ``text`` are kept but not highlighted.
+
+    Accepts findings under ``findings`` (the queue's shape) or ``details``
+    (``dataclasses.asdict`` of a :class:`~nightdesk.checks.result.CheckResult`).
+    """
+    try:
+        data = json.loads(qc_json or "[]")
+    except json.JSONDecodeError:
+        return [CheckRow("qc_json", False, [FindingRow("stored check results are not valid JSON", "fail", None)])]
+    rows = []
+    for result in data if isinstance(data, list) else []:
+        if not isinstance(result, dict):
+            continue
+        findings = []
+        for f in result.get("findings", result.get("details")) or []:
+            if not isinstance(f, dict):
+                continue
+            span = _span(f.get("span"), len(text))
+            findings.append(FindingRow(
+                message=str(f.get("message", "")), severity=str(f.get("severity", "fail")), span=span,
+                excerpt=text[span[0]:span[1]] if span else "",
+            ))
+        rows.append(CheckRow(str(result.get("name", "?")), bool(result.get("passed", False)), findings))
+    return rows
+
+
+def _span(value: Any, length: int) -> tuple[int, int] | None:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        return None
+    start, end = value
+    if not (isinstance(start, int) and isinstance(end, int)) or not 0 <= start < end <= length:
+        return None
+    return start, end
+
+
+def highlight(text: str, checks: list[CheckRow]) -> list[Segment]:
+    """Split ``text`` into runs, marking every character a finding's span covers.
+
+    Where spans overlap a failing finding wins over a warning and all messages are kept,
+    so the tooltip of an unbacked figure names every check that objected to it.
+    """
+    severity: list[str | None] = [None] * len(text)
+    messages: list[tuple[str, ...]] = [()] * len(text)
+    for check in checks:
+        for finding in check.findings:
+            if finding.span is None:
+                continue
+            note = f"{check.name}: {finding.message}"
+            for i in range(*finding.span):
+                if severity[i] != "fail":
+                    severity[i] = "fail" if finding.severity == "fail" else "warn"
+                if note not in messages[i]:
+                    messages[i] = (*messages[i], note)
+    segments: list[Segment] = []
+    start = 0
+    for i in range(1, len(text) + 1):
+        if i == len(text) or (severity[i], messages[i]) != (severity[start], messages[start]):
+            segments.append(Segment(text[start:i], severity[start], messages[start]))
+            start = i
+    return segments
+
+
+def failing_messages(checks: list[CheckRow]) -> list[str]:
+    """``"facts: 85.0% is not in the fact sheet"`` for every failing finding."""
+    return [f"{c.name}: {f.message}" for c in checks for f in c.findings if f.severity == "fail"]
+
+
+def parse_facts(facts_json: str) -> tuple[FactSheet | None, str]:
+    """The fact sheet, or ``(None, why)`` when the stored JSON does not parse."""
+    try:
+        return FactSheet.from_json(facts_json), ""
+    except (ValueError, TypeError, KeyError) as exc:
+        return None, f"the stored fact sheet could not be read: {exc}"
+
+
+def fact_rows(sheet: FactSheet | None) -> list[Fact]:
+    return list(sheet.facts) if sheet else []
+
+
+def audit_summary(details: Any) -> tuple[list[tuple[str, str]], str]:
+    """Audit details as (key, value) pairs for a table, plus the unified diff if any."""
+    if not isinstance(details, dict):
+        return ([("details", str(details))] if details else []), ""
+    diff = details.get("diff")
+    pairs = [(str(k), v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
+             for k, v in details.items() if k != "diff"]
+    return pairs, diff if isinstance(diff, str) else ""

@@ -1,0 +1,144 @@
+"""Checked drafts -> the editors' review queue.
+
+After the content DAG's ``check_drafts``, every draft of the date has its final status
+(``checked_ok`` or ``checked_failed``) and a row per check in ``draft_checks``. This
+module reads them in one query (``warehouse/sql/review_candidates.sql``), turns each
+draft into a :class:`~nightdesk.review.views.NewItem` and hands them to
+:meth:`ReviewQueue.enqueue`, which is idempotent on the draft id: a rerun adds nothing,
+a regenerated draft that nobody has decided on yet is refreshed, and a decided one is
+kept as the editor left it.
+
+A draft that failed its checks is enqueued too, marked ``qc_passed=False`` with the
+findings, so an editor can see and fix it; the queue refuses to approve it as is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from nightdesk.clickhouse import Warehouse
+from nightdesk.settings import WAREHOUSE_DIR
+from nightdesk.stories.catalog import COVER_KIND, Catalog, load_catalog
+from nightdesk.stories.factsheet import FactSheet
+
+if TYPE_CHECKING:
+    from nightdesk.review.queue import EnqueueReport, ReviewQueue
+    from nightdesk.review.views import NewItem
+
+CANDIDATES_SQL = WAREHOUSE_DIR / "sql" / "review_candidates.sql"
+CHECKED_STATUSES = ("checked_ok", "checked_failed")
+# The media store names every file <sha[:2]>/<sha256>.<ext> (generators.media_store).
+_MEDIA_NAME = re.compile(r"(?P<shard>[0-9a-f]{2})/(?P<sha>[0-9a-f]{64})\.[a-z0-9]{1,8}$")
+
+
+def enqueue_date(wh: Warehouse, logical_date: dt.date, queue: ReviewQueue | None = None,
+                 *, actor: str = "pipeline") -> EnqueueReport:
+    """Enqueue every checked draft of ``logical_date``; returns the queue's report.
+
+    :param queue: the review queue; default the one ``NIGHTDESK_REVIEW_DB_URL`` names.
+    :param actor: who the audit trail records as enqueuing.
+    """
+    from nightdesk.review.queue import ReviewQueue
+
+    items = review_items(wh, logical_date)
+    return (queue or ReviewQueue()).enqueue(items, actor=actor)
+
+
+def review_items(wh: Warehouse, logical_date: dt.date, catalog: Catalog | None = None) -> list[NewItem]:
+    """The date's checked drafts as queue items, in draft id order."""
+    rows = wh.query_df(CANDIDATES_SQL.read_text(), {"d": logical_date}).to_dict("records")
+    catalog = catalog or load_catalog()
+    return [to_new_item(row, logical_date, catalog) for row in rows]
+
+
+def to_new_item(row: dict[str, Any], logical_date: dt.date, catalog: Catalog) -> NewItem:
+    """One ``review_candidates.sql`` row -> a queue item (covers get alt text and a media name)."""
+    from nightdesk.review.views import NewItem
+
+    kind = row["content_kind"]
+    status = row["status"]
+    if status not in CHECKED_STATUSES:
+        raise ValueError(f"draft {row['draft_id']}: status {status!r} is not one of {CHECKED_STATUSES}; "
+                         "only checked drafts are enqueued")
+    sheet = FactSheet.from_json(row["facts_json"])
+    media_relpath = media_sha256 = ""
+    text = row["text"]
+    if kind == COVER_KIND:
+        media_relpath = media_name(row["media_url"], row["media_sha256"], draft_id=row["draft_id"])
+        media_sha256 = row["media_sha256"]
+        text = cover_alt_text(sheet, row["generator"], catalog)
+    return NewItem(
+        draft_id=row["draft_id"],
+        logical_date=logical_date,
+        story_id=row["story_id"],
+        story_type=row["story_type"],
+        kind=kind,
+        text=text,
+        facts_json=row["facts_json"],
+        qc_passed=status == "checked_ok",
+        qc_json=qc_json(row),
+        attempts=int(row["attempt"]),
+        generator=row["generator"],
+        model_id=row.get("model_id") or "",
+        media_relpath=media_relpath,
+        media_sha256=media_sha256,
+    )
+
+
+def qc_json(row: dict[str, Any]) -> str:
+    """The check results in the queue's shape: ``[{"name", "passed", "findings"}]`` by name.
+
+    The warehouse keeps no order of checks, so they are sorted by name: the same results
+    always give the same text, which keeps a rerun from counting as a change.
+    """
+    names = _as_list(row.get("check_names"))
+    passed = _as_list(row.get("check_passed"))
+    findings = _as_list(row.get("check_findings"))
+    results = [
+        {"name": name, "passed": bool(ok), "findings": json.loads(found or "[]")}
+        for name, ok, found in sorted(zip(names, passed, findings, strict=True), key=lambda r: r[0])
+    ]
+    return json.dumps(results, ensure_ascii=False, sort_keys=True)
+
+
+def media_name(media_url: str, sha256: str, *, draft_id: str = "") -> str:
+    """The cover's path relative to the media store (``ab/<sha256>.png``) from its URL.
+
+    The store names files by content, so the name is the URL's last two parts; it must
+    carry the draft's recorded sha256, or the row points at some other image.
+    """
+    match = _MEDIA_NAME.search(media_url or "")
+    if match is None or match["sha"] != sha256 or not sha256.startswith(match["shard"]):
+        raise ValueError(f"draft {draft_id}: cover URL {media_url!r} is not a media store name for "
+                         f"sha256 {sha256!r} (expected .../{sha256[:2]}/{sha256}.png)")
+    return match.group(0)
+
+
+def cover_alt_text(sheet: FactSheet, generator: str, catalog: Catalog) -> str:
+    """Alt text for a cover: what the image shows, in words (editors may rewrite it).
+
+    A chart card shows the title, the date and the story's key figures, so the alt text
+    says exactly those; a model-made illustration carries no figures and says so.
+    """
+    date = next((f.display for f in sheet.facts if f.kind == "date"), sheet.logical_date)
+    subject = sheet.title if date in sheet.title else f"{sheet.title}, {date}"
+    if generator != "chart":
+        return f"Illustration for “{subject}”: an AI-generated image that shows no figures."
+    story_type = catalog.story_types.get(sheet.story_type)
+    names = story_type.cover_figures if story_type else ()
+    figures = "; ".join(f"{(fact := sheet.get(name)).label or name}: {fact.display}" for name in names)
+    return f"Chart card: {subject}." + (f" {figures}." if figures else "")
+
+
+def _as_list(value: Any) -> Sequence[Any]:
+    # A draft with no check rows comes back from the LEFT JOIN as an empty array or NULL.
+    if value is None:
+        return []
+    try:
+        return list(value)
+    except TypeError:
+        return []

@@ -1,0 +1,229 @@
+"""The review UI in a real browser: what a new editor does on their first night.
+
+Headless Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright; never
+``playwright install``) against the app served by uvicorn on an ephemeral port, with a
+review store and media store under ``tmp_path``. The editor logs in, filters the queue,
+opens a headline, makes a figure unbacked and sees the check fail and approval refused,
+fixes it, approves, and finds the draft ``edited_approved`` with the whole trail audited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: apt-get install -y chromium")
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+
+from generators.media_store import MediaStore  # noqa: E402
+from nightdesk.checks import passed, run_text_checks  # noqa: E402
+from nightdesk.review.queue import ReviewQueue  # noqa: E402
+from nightdesk.review.users import UserStore  # noqa: E402
+from nightdesk.review.views import NewItem  # noqa: E402
+from nightdesk.review.web import create_app  # noqa: E402
+from nightdesk.stories.factsheet import Fact, FactKind, FactSheet, format_value  # noqa: E402
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+PASSWORD = "night shift 2013"
+STORY = "carrier_spotlight/2013-03-01/UA"
+HEADLINE = f"{STORY}/headline"
+GOOD = "United ran 83.8% of its 167 flights on time on March 1, 2013"
+UNBACKED = "United ran 88.8% of its 167 flights on time on March 1, 2013"
+FIXED = "United Airlines ran 83.8% of its 167 flights on time on March 1, 2013"
+BRIEF = (
+    "United Air Lines Inc. operated 167 flights from the New York airports on March 1, 2013, and 83.8% of "
+    "them arrived on time, against 80.2% for all airlines. Departures left an average of 9.0 minutes late "
+    "and 0 flights were cancelled. Its busiest route was EWR-IAH."
+)
+
+
+def _fact(name: str, kind: FactKind, value: object, unit: str | None = None, decimals: int | None = None,
+          label: str = "") -> Fact:
+    return Fact(name, kind, value, format_value(kind, value, decimals, unit), unit, decimals, label or name)
+
+
+SHEET = FactSheet(
+    story_id=STORY, story_type="carrier_spotlight", logical_date="2013-03-01",
+    title="United Air Lines Inc. on March 1, 2013",
+    facts=(
+        _fact("flight_date", "date", "2013-03-01", label="Date"),
+        _fact("carrier_name", "entity", "United Air Lines Inc.", label="Carrier"),
+        _fact("flights", "count", 167, "flights", label="Flights"),
+        _fact("cancelled", "count", 0, "flights", label="Cancelled"),
+        _fact("on_time_pct", "percent", 83.8, decimals=1, label="On-time rate"),
+        _fact("overall_on_time_pct", "percent", 80.2, decimals=1, label="On-time rate, all airlines"),
+        _fact("avg_dep_delay_min", "number", 9.0, "minutes", 1, label="Average departure delay"),
+        _fact("busiest_route", "entity", "EWR-IAH", label="Busiest route"),
+    ),
+)
+
+
+def _item(kind: str, text: str, **extra: str) -> NewItem:
+    if kind == "cover":
+        ok, qc = True, "[]"
+    else:
+        results = run_text_checks(kind, text, SHEET)
+        ok = passed(results)
+        qc = json.dumps([{"name": r.name, "passed": r.passed, "findings": [asdict(f) for f in r.details]}
+                         for r in results])
+    return NewItem(draft_id=f"{STORY}/{kind}", logical_date=dt.date(2013, 3, 1), story_id=STORY,
+                   story_type="carrier_spotlight", kind=kind, text=text, facts_json=SHEET.to_json(), qc_passed=ok,
+                   qc_json=qc, attempts=2, generator="template", model_id="", **extra)
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 36), (31, 78, 153)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def served(tmp_path) -> Iterator[tuple[str, ReviewQueue]]:
+    """The review UI on 127.0.0.1:<ephemeral port>, seeded; yields its base URL and queue."""
+    import uvicorn
+
+    url = f"sqlite:///{tmp_path / 'review.sqlite'}"
+    queue, users, media = ReviewQueue(url), UserStore(url), MediaStore(str(tmp_path / "media"))
+    users.add("nina", PASSWORD, "editor")
+    cover = media.put(_png(), ".png")
+    report = queue.enqueue([
+        _item("headline", GOOD), _item("brief", BRIEF),
+        _item("cover", "Chart of United's on-time rate", media_relpath=cover.relpath, media_sha256=cover.sha256),
+    ])
+    assert report.added == 3
+    app = create_app(queue=queue, users=users, media=media, secret_key="browser-test-" + "k" * 40)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, name="review-ui", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start within 20s"
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}", queue
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        queue.close()
+        users.close()
+
+
+@pytest.fixture
+def page(served):
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context()
+            page = context.new_page()
+            page.set_default_timeout(15_000)
+            # The policy's refusals show up here (the refused login and approval answer 401
+            # and 422 and the browser asks for /favicon.ico, which are expected errors).
+            page.csp_errors = []
+            page.on("console", lambda msg: msg.type == "error" and "Refused" in msg.text
+                    and page.csp_errors.append(msg.text))
+            yield page
+        finally:
+            browser.close()
+
+
+def test_new_editor_edits_a_figure_sees_it_fail_fixes_it_and_approves(served, page):
+    base, queue = served
+    expect = sync_api.expect
+
+    # 1. Any page sends a new visitor to the login form.
+    page.goto(f"{base}/")
+    expect(page).to_have_url(f"{base}/login")
+    page.get_by_label("Username").fill("nina")
+    page.get_by_label("Password").fill("not her password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_contain_text("Wrong username or password")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Review queue")).to_be_visible()
+    expect(page.locator('ul.counts a[data-state="queued"]')).to_contain_text("3")
+
+    # 2. Filter the queue down to headlines that passed their checks.
+    page.get_by_label("Kind").select_option("headline")
+    page.get_by_label("QC").select_option("passed")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(f"{base}/?date=&story_type=&kind=headline&state=&qc=passed")
+    rows = page.locator("table.queue tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(HEADLINE)
+
+    # 3. Open the draft: text beside its fact sheet, checks passed.
+    page.get_by_role("link", name=HEADLINE).click()
+    expect(page.locator("#state")).to_have_text("queued")
+    expect(page.locator("#qc-status")).to_have_text("checks passed")
+    expect(page.locator("#facts")).to_contain_text("On-time rate")
+    expect(page.locator("#facts")).to_contain_text("83.8%")
+
+    # 4. Change a figure so it is no longer backed by the facts: the re-check fails,
+    #    the figure is highlighted and approval is refused.
+    page.locator("#edit-text").fill(UNBACKED)
+    page.get_by_role("button", name="Save and re-check").click()
+    expect(page.get_by_role("status")).to_contain_text("failed the checks")
+    expect(page.locator("#qc-status")).to_have_text("checks failed")
+    expect(page.locator("#draft-text mark.fail")).to_have_text("88.8%")
+    expect(page.locator("#failing")).to_contain_text("unbacked figure '88.8%'")
+    page.get_by_role("button", name="Approve").click()
+    expect(page.get_by_role("alert")).to_contain_text("cannot be approved")
+    expect(page.locator("#state")).to_have_text("queued")
+
+    # 5. Fix it and approve.
+    page.locator("#edit-text").fill(FIXED)
+    page.get_by_role("button", name="Save and re-check").click()
+    expect(page.get_by_role("status")).to_contain_text("passed every check")
+    expect(page.locator("#draft-text mark")).to_have_count(0)
+    page.get_by_role("button", name="Approve").click()
+    expect(page.get_by_role("status")).to_have_text("Approved.")
+    expect(page.locator("#state")).to_have_text("edited_approved")
+    expect(page.locator("#audit td.action")).to_have_text(["enqueue", "edit", "conflict", "edit", "approve"])
+
+    item = queue.get(HEADLINE)
+    assert (item.state, item.text, item.original_text, item.decided_by) == ("edited_approved", FIXED, GOOD, "nina")
+    history = queue.history(HEADLINE)
+    assert [(e.action, e.actor) for e in history] == [
+        ("enqueue", "pipeline"), ("edit", "nina"), ("conflict", "nina"), ("edit", "nina"), ("approve", "nina")]
+    assert history[2].details["refusal"] == "qc_failed"
+    assert "+United ran 88.8%" in history[1].details["diff"]
+
+    # 6. Their history page has it all; the approved draft left the undecided queue.
+    page.get_by_role("link", name="My history").click()
+    expect(page.locator("#editor-history td.action")).to_have_text(["approve", "edit", "conflict", "edit"])
+    page.get_by_role("link", name="Queue").click()
+    expect(page.locator('ul.counts a[data-state="edited_approved"]')).to_contain_text("1")
+    assert page.csp_errors == []
+
+
+def test_cover_and_stylesheet_load_under_the_content_security_policy(served, page):
+    base, _ = served
+    page.goto(f"{base}/login")
+    page.get_by_label("Username").fill("nina")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{base}/draft/{STORY}/cover")
+    image = page.locator("img.cover")
+    expect = sync_api.expect
+    expect(image).to_be_visible()
+    assert image.evaluate("img => img.complete && img.naturalWidth") == 64
+    header_color = page.locator("header.top").evaluate("el => getComputedStyle(el).backgroundColor")
+    assert header_color == "rgb(32, 37, 43)"  # review.css applied
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(f"{base}/login")
+    page.goto(f"{base}/draft/{STORY}/cover")
+    expect(page).to_have_url(f"{base}/login?next=%2Fdraft%2F{STORY.replace('/', '%2F')}%2Fcover")
+    assert page.csp_errors == []
