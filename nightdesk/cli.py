@@ -166,9 +166,10 @@ def _print_status(start: dt.date, end: dt.date) -> None:
         _print(content.to_string(index=False))
         last = content["logical_date"].max().date()
         headlines = wh.query_rows((WAREHOUSE_DIR / "sql" / "sample_headlines.sql").read_text(), {"d": last})
-        _print(f"\nheadline drafts for {last} (not yet checked or reviewed):")
-        for story_id, text in headlines:
-            _print(f"  {story_id}: {text}")
+        _print(f"\nheadline drafts for {last} (checked; each waits for an editor in the review queue):")
+        for story_id, generator, status, text in headlines:
+            verdict = {"checked_ok": "passed", "checked_failed": "FAILED"}.get(status, status)
+            _print(f"  {story_id} [{verdict}, {generator}]: {text}")
 
 
 def cmd_status(args: argparse.Namespace) -> int:
