@@ -4,7 +4,8 @@ Headless Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright; never
 ``playwright install``) against the app served by uvicorn on an ephemeral port, with a
 review store and media store under ``tmp_path``. The editor logs in, filters the queue,
 opens a headline, makes a figure unbacked and sees the check fail and approval refused,
-fixes it, approves, and finds the draft ``edited_approved`` with the whole trail audited.
+fixes it, approves, and finds the draft ``edited_approved`` with the whole trail audited;
+then withdraws it again with a reason.
 """
 
 from __future__ import annotations
@@ -206,6 +207,16 @@ def test_new_editor_edits_a_figure_sees_it_fail_fixes_it_and_approves(served, pa
     expect(page.locator("#editor-history td.action")).to_have_text(["approve", "edit", "conflict", "edit"])
     page.get_by_role("link", name="Queue").click()
     expect(page.locator('ul.counts a[data-state="edited_approved"]')).to_contain_text("1")
+
+    # 7. Second thoughts: withdraw it, with a reason, so the next publish run leaves it out.
+    page.goto(f"{base}/draft/{HEADLINE}")
+    page.get_by_label("Withdraw because").fill("the desk wants a different angle")
+    page.get_by_role("button", name="Withdraw").click()
+    expect(page.get_by_role("status")).to_contain_text("Withdrawn")
+    expect(page.locator("#state")).to_have_text("withdrawn")
+    expect(page.locator("#audit tr.action-withdraw")).to_contain_text("the desk wants a different angle")
+    expect(page.locator("#withdraw-form")).to_have_count(0)
+    assert queue.get(HEADLINE).state == "withdrawn"
     assert page.csp_errors == []
 
 

@@ -31,6 +31,7 @@ from nightdesk.review.views import NewItem
 from nightdesk.review.web import create_app
 from nightdesk.review.web.auth import COOKIE_NAME
 from nightdesk.review.web.csrf import HEADER
+from nightdesk.review.web.throttle import LoginThrottle, TooManyLogins
 from nightdesk.stories.factsheet import Fact, FactKind, FactSheet, format_value
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -258,6 +259,103 @@ def test_logout_ends_the_session(app):
     assert client.get("/").status_code == 303
 
 
+# -- login throttling ----------------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def throttled(stores) -> tuple[FastAPI, FakeClock, list[str]]:
+    """The app with a throttle on a fake clock; the list collects who the user store checked."""
+    queue, users, media = stores
+    clock, checked_for = FakeClock(), []
+    authenticate = users.authenticate
+
+    def counting(username: str, password: str):
+        checked_for.append(username)
+        return authenticate(username, password)
+
+    users.authenticate = counting
+    app = create_app(queue=queue, users=users, media=media, secret_key=SECRET,
+                     login_throttle=LoginThrottle(clock=clock, max_failures_per_address=8))
+    return app, clock, checked_for
+
+
+def try_login(app, username: str, password: str, address: str = "10.0.0.1"):
+    client = TestClient(app, follow_redirects=False, client=(address, 50000))
+    token = csrf_of(client.get("/login").text)
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+def test_the_sixth_login_is_refused_even_with_the_right_password(throttled):
+    app, clock, checked_for = throttled
+    for _ in range(5):
+        assert try_login(app, "alice", "guess").status_code == 401
+    client = TestClient(app, follow_redirects=False, client=("10.0.0.1", 50000))
+    token = csrf_of(client.get("/login").text)
+    refused = client.post("/login", data={"username": "alice", "password": PASSWORD, "csrf_token": token})
+    assert refused.status_code == 429 and "Too many failed logins" in refused.text
+    assert refused.headers["retry-after"] == "900" and "Try again in 15 minutes" in refused.text
+    assert client.get("/").status_code == 303  # not signed in
+    assert checked_for == ["alice"] * 5  # the refused attempt never reached the password check
+    api = TestClient(app, client=("10.0.0.9", 50000)).post("/api/login",
+                                                          json={"username": "alice", "password": PASSWORD})
+    assert api.status_code == 429 and api.json()["error"] == "too_many_logins" and api.json()["retry_after_s"] == 900
+    # Waiting does not help before the window is over; after it, she is in.
+    clock.now += 15 * 60 - 1
+    assert try_login(app, "alice", PASSWORD).status_code == 429
+    clock.now += 1
+    assert try_login(app, "alice", PASSWORD).status_code == 303
+    assert checked_for == ["alice"] * 6
+
+
+def test_throttling_one_user_leaves_others_alone_but_not_the_same_address(throttled):
+    app, _, _ = throttled
+    for _ in range(5):
+        assert try_login(app, "alice", "guess", "10.0.0.1").status_code == 401
+    assert try_login(app, "alice", PASSWORD, "10.0.0.2").status_code == 429  # her account is paused
+    assert try_login(app, "bob", PASSWORD, "10.0.0.1").status_code == 303  # a colleague behind the same address
+    for _ in range(3):
+        assert try_login(app, "carol", "guess", "10.0.0.1").status_code == 401
+    assert try_login(app, "bob", PASSWORD, "10.0.0.1").status_code == 429  # eight failures from that address
+    api = TestClient(app, client=("10.0.0.3", 50000)).post("/api/login",
+                                                          json={"username": "root", "password": PASSWORD})
+    assert api.status_code == 200
+
+
+def test_a_successful_login_resets_the_username_count(throttled):
+    app, _, _ = throttled
+    for _ in range(4):
+        assert try_login(app, "alice", "guess", "10.0.0.1").status_code == 401
+    assert try_login(app, "alice", PASSWORD, "10.0.0.2").status_code == 303
+    for _ in range(4):
+        assert try_login(app, "alice", "guess", "10.0.0.3").status_code == 401
+    assert try_login(app, "alice", PASSWORD, "10.0.0.3").status_code == 303  # 4 since the reset, not 8
+
+
+def test_throttle_counts_in_flight_attempts_and_keeps_address_failures_after_a_success():
+    clock = FakeClock()
+    throttle = LoginThrottle(clock=clock, max_failures_per_address=5)
+    attempts = [throttle.begin(f"user{i}", "10.0.0.1") for i in range(5)]  # none answered yet
+    with pytest.raises(TooManyLogins) as refused:
+        throttle.begin("alice", "10.0.0.1")
+    assert refused.value.retry_after_s == 900
+    attempts[0].succeeded()  # takes back its own count only
+    throttle.begin("alice", "10.0.0.1")
+    with pytest.raises(TooManyLogins):
+        throttle.begin("bob", "10.0.0.1")
+    with pytest.raises(ValueError, match="max_failures"):
+        LoginThrottle(max_failures=0)
+    with pytest.raises(ValueError, match="max_failures_per_address"):
+        LoginThrottle(max_failures_per_address=0)
+
+
 # -- CSRF ----------------------------------------------------------------------------
 
 
@@ -284,7 +382,7 @@ def test_every_state_change_needs_the_csrf_token(app, queue):
             response = client.post(path, **attempt)
             assert response.status_code == 403, (path, attempt, response.status_code)
         checked_paths.append(path)
-    assert len(checked_paths) >= 12
+    assert len(checked_paths) >= 14  # withdraw included, page and API
     item = queue.get(HEADLINE)
     assert (item.version, item.state, item.text) == (version, "queued", GOOD_HEADLINE)
     assert [e.action for e in queue.history(HEADLINE)] == ["enqueue"]
@@ -442,6 +540,61 @@ def test_reject_needs_a_reason(app, queue):
     assert (item.state, item.reject_reason) == ("rejected", "repeats yesterday")
 
 
+def _approved(queue: ReviewQueue, draft_id: str, state: str = "approved") -> int:
+    """Bring a queued draft to ``state`` (approved or published) as bob; returns its version."""
+    queue.approve(draft_id, "bob", queue.get(draft_id).version)
+    if state == "published":
+        queue.publish([draft_id])
+    item = queue.get(draft_id)
+    assert item.state == state
+    return item.version
+
+
+@pytest.mark.parametrize("state", ["approved", "published"])
+def test_withdraw_takes_a_decided_draft_back_and_audits_why(app, queue, state):
+    client, token = login(app)
+    version = _approved(queue, HEADLINE, state)
+    page = client.get(f"/draft/{HEADLINE}").text
+    assert f'action="/draft/{HEADLINE}/withdraw"' in page and 'id="approve-form"' not in page
+    response = action(client, token, HEADLINE, "withdraw", expected_version=str(version), reason="figures revised")
+    assert response.status_code == 303 and response.headers["location"].endswith("?done=withdrawn")
+    item = queue.get(HEADLINE)
+    assert (item.state, item.version, item.decided_by) == ("withdrawn", version + 1, "bob")
+    assert HEADLINE not in {i.draft_id for i in queue.publishable()}  # so the next publish run drops it
+    last = queue.history(HEADLINE)[-1]
+    assert (last.action, last.actor, last.from_state, last.to_state) == ("withdraw", "alice", state, "withdrawn")
+    assert last.details["reason"] == "figures revised"
+    html = client.get(response.headers["location"]).text
+    assert "next publish run takes it off the site" in html
+    assert re.search(r'<tr class="action-withdraw">.*?figures revised', html, re.S)
+    assert 'id="withdraw-form"' not in html  # nothing left to withdraw
+
+
+def test_withdraw_is_refused_without_reason_csrf_or_a_decided_draft(app, queue):
+    client, token = login(app)
+    version = _approved(queue, HEADLINE)
+    response = action(client, token, HEADLINE, "withdraw", expected_version=str(version), reason="  ")
+    assert response.status_code == 400 and "Say why you withdraw" in response.text
+    forged = client.post(f"/draft/{HEADLINE}/withdraw", data={"expected_version": str(version), "reason": "x"})
+    assert forged.status_code == 403
+    assert (queue.get(HEADLINE).state, queue.get(HEADLINE).version) == ("approved", version)
+
+    assert 'id="withdraw-form"' not in client.get(f"/draft/{BRIEF}").text  # a queued draft offers none
+    response = action(client, token, BRIEF, "withdraw", expected_version="1", reason="changed my mind")
+    assert response.status_code == 409 and "not possible while it is queued" in response.text
+    assert queue.get(BRIEF).state == "queued"
+    assert queue.history(BRIEF)[-1].details["refusal"] == "invalid_transition"
+
+
+def test_a_stale_withdraw_shows_someone_else_decided(app, queue):
+    client, token = login(app)
+    version = _approved(queue, HEADLINE)
+    queue.withdraw(HEADLINE, "bob", version, "wrong date")
+    response = action(client, token, HEADLINE, "withdraw", expected_version=str(version), reason="typo")
+    assert response.status_code == 409 and "Someone else decided this draft" in response.text
+    assert [(e.action, e.actor) for e in queue.history(HEADLINE)][-2:] == [("withdraw", "bob"), ("conflict", "alice")]
+
+
 def test_bulk_approve_approves_each_passing_draft_on_its_own(app, queue):
     client, token = login(app)
     response = client.post("/bulk-approve", data={"csrf_token": token, "selected": [
@@ -495,6 +648,16 @@ def test_json_api_round_trip(app, queue):
                        json={"expected_version": 1, "reason": ""}).status_code == 422
     assert client.post(f"/api/drafts/{BRIEF}/reject", headers=headers,
                        json={"expected_version": 1, "reason": "stale"}).json()["state"] == "rejected"
+    withdraw = f"/api/drafts/{HEADLINE}/withdraw"
+    assert client.post(withdraw, json={"expected_version": approved["version"], "reason": "x"}).status_code == 403
+    assert client.post(withdraw, headers=headers,
+                       json={"expected_version": approved["version"], "reason": "  "}).status_code == 400
+    withdrawn = client.post(withdraw, headers=headers, json={"expected_version": approved["version"], "reason": "old"})
+    assert withdrawn.json()["state"] == "withdrawn"
+    again = client.post(withdraw, headers=headers, json={"expected_version": approved["version"], "reason": "old"})
+    assert again.status_code == 409 and again.json()["current_state"] == "withdrawn"
+    queued = client.post(f"/api/drafts/{COVER}/withdraw", headers=headers, json={"expected_version": 1, "reason": "x"})
+    assert queued.status_code == 409 and queued.json()["error"] == "InvalidTransition"
     assert client.get("/api/drafts", params={"date": "yesterday"}).status_code == 400
     assert client.post("/api/logout", headers=headers).status_code == 200
     assert client.get("/api/session").status_code == 401

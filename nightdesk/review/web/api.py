@@ -7,12 +7,15 @@
     GET  /api/drafts/{id}      one draft, its checks, facts and audit trail
     POST /api/drafts/{id}/approve   {"expected_version"}
     POST /api/drafts/{id}/reject    {"expected_version", "reason"}
+    POST /api/drafts/{id}/withdraw  {"expected_version", "reason"}: an approved or published
+                                    draft; the next publish run takes it off the site
     POST /api/drafts/{id}/edit      {"expected_version", "text"}: re-checked, saved, result returned
 
 Every POST but login needs the ``X-CSRF-Token`` header. Login takes JSON only: a page on
 another site cannot send a JSON body without the browser asking this server first, so it
 cannot sign a victim in. Refusals answer 409 (conflict, claim held, invalid transition),
-422 (checks failed) or 404 with ``{"error", "message"}``.
+422 (checks failed) or 404 with ``{"error", "message"}``. Login answers 429 with
+``retry_after_s`` (and a ``Retry-After`` header) after too many failures: see :mod:`.throttle`.
 """
 
 from __future__ import annotations
@@ -30,10 +33,11 @@ from pydantic import BaseModel, Field
 from nightdesk.review.errors import ClaimHeldError, ConflictError, ItemNotFound, ReviewError
 from nightdesk.review.views import ItemView
 from nightdesk.review.web import auth, csrf
-from nightdesk.review.web.app import services, set_session
+from nightdesk.review.web.app import authenticate, services, set_session
 from nightdesk.review.web.errors import api_error, stale_message
 from nightdesk.review.web.pages import MAX_NOTE_CHARS, MAX_TEXT_CHARS, normalize_text, parse_filters
 from nightdesk.review.web.session import current_editor
+from nightdesk.review.web.throttle import TooManyLogins
 
 public = APIRouter()
 router = APIRouter(dependencies=[Depends(current_editor), Depends(csrf.csrf_protect)])
@@ -49,7 +53,9 @@ class Decision(BaseModel):
     expected_version: int = Field(ge=0, description="the draft's version when you read it")
 
 
-class RejectBody(Decision):
+class ReasonedDecision(Decision):
+    """A decision that needs a reason: reject, withdraw."""
+
     reason: str = Field(min_length=1, max_length=MAX_NOTE_CHARS)
 
 
@@ -79,7 +85,11 @@ def login(request: Request, body: LoginBody) -> JSONResponse:
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         return JSONResponse({"error": "bad_request", "message": "send the credentials as application/json"},
                             status_code=415)
-    user = services(request).users.authenticate(body.username, body.password)
+    try:
+        user = authenticate(request, body.username, body.password)
+    except TooManyLogins as exc:
+        return JSONResponse({"error": "too_many_logins", "message": exc.message, "retry_after_s": exc.retry_after_s},
+                            status_code=429, headers={"Retry-After": str(exc.retry_after_s)})
     if user is None:
         return JSONResponse({"error": "bad_credentials", "message": "wrong username or password"}, status_code=401)
     set_session(request, auth.Session(username=user.username, csrf_token=csrf.new_token()))
@@ -144,14 +154,28 @@ def approve(request: Request, editor: Editor, draft_id: str, body: Decision) -> 
                    lambda: queue.approve(draft_id, editor.username, body.expected_version))
 
 
-@router.post("/drafts/{draft_id:path}/reject")
-def reject(request: Request, editor: Editor, draft_id: str, body: RejectBody) -> JSONResponse:
+def _decide_with_reason(request: Request, draft_id: str, verb: str, body: ReasonedDecision,
+                        action: Callable[[str], ItemView]) -> JSONResponse:
+    """:func:`_decide` for a decision that needs a reason: ``action(reason)`` runs only
+    when the reason is more than blanks."""
     reason = body.reason.strip()
     if not reason:
-        return JSONResponse({"error": "bad_request", "message": "say why you reject it"}, status_code=400)
+        return JSONResponse({"error": "bad_request", "message": f"say why you {verb} it"}, status_code=400)
+    return _decide(request, draft_id, body.expected_version, lambda: action(reason))
+
+
+@router.post("/drafts/{draft_id:path}/reject")
+def reject(request: Request, editor: Editor, draft_id: str, body: ReasonedDecision) -> JSONResponse:
     queue = services(request).queue
-    return _decide(request, draft_id, body.expected_version,
-                   lambda: queue.reject(draft_id, editor.username, body.expected_version, reason))
+    return _decide_with_reason(request, draft_id, "reject", body,
+                               lambda why: queue.reject(draft_id, editor.username, body.expected_version, why))
+
+
+@router.post("/drafts/{draft_id:path}/withdraw")
+def withdraw(request: Request, editor: Editor, draft_id: str, body: ReasonedDecision) -> JSONResponse:
+    queue = services(request).queue
+    return _decide_with_reason(request, draft_id, "withdraw", body,
+                               lambda why: queue.withdraw(draft_id, editor.username, body.expected_version, why))
 
 
 @router.post("/drafts/{draft_id:path}/edit")

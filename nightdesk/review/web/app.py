@@ -28,13 +28,14 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from nightdesk.review.errors import ReviewError
-from nightdesk.review.web import auth, csrf
+from nightdesk.review.web import auth, csrf, throttle
 from nightdesk.review.web.errors import review_error_handler
 
 if TYPE_CHECKING:
     from generators.media_store import MediaStore
     from nightdesk.review.queue import ReviewQueue
     from nightdesk.review.users import UserStore
+    from nightdesk.review.views import UserView
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR = HERE / "templates"
@@ -61,6 +62,7 @@ class Services:
     media: MediaStore
     signer: auth.SessionSigner
     secure_cookie: bool
+    login_throttle: throttle.LoginThrottle
 
 
 class _LazyServices:
@@ -87,6 +89,7 @@ def create_app(
     secret_key: str | None = None,
     session_max_age_s: int | None = None,
     secure_cookie: bool | None = None,
+    login_throttle: throttle.LoginThrottle | None = None,
 ) -> FastAPI:
     """The review UI as a FastAPI app.
 
@@ -102,6 +105,9 @@ def create_app(
         or 8 hours.
     :param secure_cookie: send the cookie over HTTPS only; default
         ``NIGHTDESK_REVIEW_SECURE_COOKIE``. Turn it on wherever the UI is served over HTTPS.
+    :param login_throttle: counts failed logins; default a fresh
+        :class:`~nightdesk.review.web.throttle.LoginThrottle` (5 per 15 minutes, in this
+        process's memory). Tests pass one with a fake clock.
     """
 
     def build() -> Services:
@@ -118,6 +124,7 @@ def create_app(
             media=media if media is not None else MediaStore(),
             signer=auth.SessionSigner(key, max_age),
             secure_cookie=auth.secure_from_env() if secure_cookie is None else secure_cookie,
+            login_throttle=login_throttle if login_throttle is not None else throttle.LoginThrottle(),
         )
 
     app = FastAPI(title="Nightdesk review", docs_url=None, redoc_url=None, openapi_url=None)
@@ -140,6 +147,20 @@ def create_app(
 
 def services(request: Request) -> Services:
     return request.app.state.services.get()
+
+
+def authenticate(request: Request, username: str, password: str) -> UserView | None:
+    """The account when the password is right, through the login throttle.
+
+    :raises throttle.TooManyLogins: too many recent failures for ``username`` or from this
+        client address; the password was not checked.
+    """
+    svc = services(request)
+    attempt = svc.login_throttle.begin(username, request.client.host if request.client else "unknown")
+    user = svc.users.authenticate(username, password)
+    if user is not None:
+        attempt.succeeded()
+    return user
 
 
 def route_path(request: Request) -> str:
@@ -178,7 +199,8 @@ def make_templates() -> jinja2.Environment:
     return env
 
 
-def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
+def render(request: Request, template: str, status_code: int = 200, *, headers: dict[str, str] | None = None,
+           **context: Any) -> Response:
     """An HTML page; ``editor`` and the CSRF token are always in the context."""
     context.setdefault("editor", getattr(request.state, "editor", None))
     context.setdefault("error", None)
@@ -188,7 +210,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     context["csrf_token"] = request.state.session.csrf_token
     html = request.app.state.templates.get_template(template).render(context)
     return Response(html, status_code=status_code, media_type="text/html; charset=utf-8",
-                    headers={"Cache-Control": "no-store"})
+                    headers={"Cache-Control": "no-store", **(headers or {})})
 
 
 def set_session(request: Request, session: auth.Session) -> None:

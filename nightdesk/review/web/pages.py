@@ -20,12 +20,13 @@ from fastapi.responses import RedirectResponse, Response
 
 from nightdesk.review.errors import ClaimHeldError, ConflictError, ItemNotFound, ReviewError
 from nightdesk.review.queue import QueueFilter
-from nightdesk.review.states import STATES, UNDECIDED
+from nightdesk.review.states import STATES, TRANSITIONS, UNDECIDED
 from nightdesk.review.web import auth, csrf, render
 from nightdesk.review.web.app import render as render_page
-from nightdesk.review.web.app import services, set_session, url
+from nightdesk.review.web.app import authenticate, services, set_session, url
 from nightdesk.review.web.errors import explain, stale_message
 from nightdesk.review.web.session import current_editor
+from nightdesk.review.web.throttle import TooManyLogins
 from nightdesk.stories.catalog import COVER_KIND
 
 #: Rows per queue page: a night's drafts for one story type fit on one or two pages.
@@ -45,6 +46,7 @@ NOTICES = {
     "released": "You released your claim.",
     "approved": "Approved.",
     "rejected": "Rejected.",
+    "withdrawn": "Withdrawn: the next publish run takes it off the site.",
     "edited": "Your edit was saved and passed every check: approve it when you are ready.",
     "edited_failed": "Your edit was saved but failed the checks below, so it cannot be approved yet: fix it first.",
     "unchanged": "The text is unchanged; nothing was saved.",
@@ -79,7 +81,11 @@ def login_form(request: Request, next: str = "") -> Response:  # noqa: A002 - th
 @public.post("/login", name="login")
 def login(request: Request, username: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
           next: Annotated[str, Form()] = "") -> Response:  # noqa: A002
-    user = services(request).users.authenticate(username.strip(), password) if username and password else None
+    try:
+        user = authenticate(request, username.strip(), password) if username and password else None
+    except TooManyLogins as exc:
+        return render_page(request, "login.html", status_code=429, next=next, username=username,
+                           error=exc.message, headers={"Retry-After": str(exc.retry_after_s)})
     if user is None:
         return render_page(request, "login.html", status_code=401, next=next, username=username,
                            error="Wrong username or password.")
@@ -193,6 +199,7 @@ def draft_page(request: Request, editor: auth.Editor, draft_id: str, *, notice: 
         segments=render.highlight(item.text, checks), failing=render.failing_messages(checks),
         sheet=sheet, sheet_error=sheet_error, history=history, holder=holder,
         held_by_other=bool(holder and holder != editor.username), undecided=item.state in UNDECIDED,
+        withdrawable=item.state in TRANSITIONS["withdraw"].allowed_from,
         is_cover=item.kind == COVER_KIND, edit_text=item.text if edit_text is None else edit_text,
         notice=notice, notice_warns=notice_warns, error=error, conflict=conflict,
     )
@@ -254,16 +261,31 @@ def approve(request: Request, editor: Editor, draft_id: str, expected_version: V
                 lambda: queue.approve(draft_id, editor.username, expected_version), expected_version=expected_version)
 
 
+def _act_with_reason(request: Request, editor: auth.Editor, draft_id: str, verb: str, done: str,
+                     expected_version: int, reason: str, action: Callable[[str], object]) -> Response:
+    """:func:`_act` for a decision that needs a reason (reject, withdraw): ``action(reason)``
+    runs only when the stripped reason is 1 to ``MAX_NOTE_CHARS`` characters."""
+    reason = reason.strip()
+    if not reason or len(reason) > MAX_NOTE_CHARS:
+        return _refuse(request, editor, draft_id, f"Say why you {verb} this draft (1 to {MAX_NOTE_CHARS} characters).")
+    return _act(request, editor, draft_id, done, lambda: action(reason), expected_version=expected_version)
+
+
 @router.post("/draft/{draft_id:path}/reject", name="draft_reject")
 def reject(request: Request, editor: Editor, draft_id: str, expected_version: Version,
            reason: Annotated[str, Form()] = "") -> Response:
-    reason = reason.strip()
-    if not reason or len(reason) > MAX_NOTE_CHARS:
-        return _refuse(request, editor, draft_id, f"Say why you reject this draft (1 to {MAX_NOTE_CHARS} characters).")
     queue = services(request).queue
-    return _act(request, editor, draft_id, "rejected",
-                lambda: queue.reject(draft_id, editor.username, expected_version, reason),
-                expected_version=expected_version)
+    return _act_with_reason(request, editor, draft_id, "reject", "rejected", expected_version, reason,
+                            lambda why: queue.reject(draft_id, editor.username, expected_version, why))
+
+
+@router.post("/draft/{draft_id:path}/withdraw", name="draft_withdraw")
+def withdraw(request: Request, editor: Editor, draft_id: str, expected_version: Version,
+             reason: Annotated[str, Form()] = "") -> Response:
+    """Take an approved or published draft back; the next publish run removes it from the site."""
+    queue = services(request).queue
+    return _act_with_reason(request, editor, draft_id, "withdraw", "withdrawn", expected_version, reason,
+                            lambda why: queue.withdraw(draft_id, editor.username, expected_version, why))
 
 
 @router.post("/draft/{draft_id:path}/edit", name="draft_edit")
