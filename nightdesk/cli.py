@@ -47,7 +47,7 @@ def _configure_airflow_env() -> None:
 
 
 @contextlib.contextmanager
-def _logs_to(path: Path) -> Iterator[None]:
+def logs_to(path: Path) -> Iterator[None]:
     """Send this process's stdout/stderr (Airflow's task logs included) to a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     sys.stdout.flush()
@@ -82,7 +82,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     applied = migrations.migrate(clickhouse.connect())
     _print(f"warehouse {'server' if settings.clickhouse_url else 'chDB ' + str(settings.chdb_path)}: "
            f"{len(applied)} migration(s) applied")
-    with _logs_to(settings.data_dir / "logs" / "airflow-init.log"):
+    with logs_to(settings.data_dir / "logs" / "airflow-init.log"):
         init_airflow(warehouse_slots=args.warehouse_slots)
     _print(f"airflow metadata ready ({os.environ['AIRFLOW_HOME']}), pools: warehouse={args.warehouse_slots}, gpu=1")
     return 0
@@ -101,7 +101,7 @@ def _run_dates(dates: list[dt.date], dag_ids: tuple[str, ...]) -> int:
         for day in dates:
             for dag_id in dag_ids:
                 bar.set_description(f"{dag_id} {day}")
-                with _logs_to(log_path):
+                with logs_to(log_path):
                     outcome = run_dag(dag_id, day)
                 outcomes.append(outcome)
                 bar.update(1)
@@ -199,7 +199,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     settings = get_settings()
     log_path = settings.data_dir / "logs" / f"publish-{time.strftime('%Y%m%dT%H%M%S')}.log"
     started = pd.Timestamp.now(tz="UTC")
-    with _logs_to(log_path):
+    with logs_to(log_path):
         outcome = run_dag("nightdesk_publish", args.date)
     if not outcome.ok:
         _print(f"FAILED nightdesk_publish {args.date}: tasks {', '.join(outcome.failed_tasks)} (logs: {log_path})")
