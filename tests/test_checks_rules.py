@@ -57,6 +57,10 @@ def _failing(result) -> list[str]:
     ("United Air Lines Inc. ran 83.8 percent of its scheduled passenger departures punctually yesterday",
      "characters"),
     ("   ", "empty"),
+    ("AAPL: March 1, 2013: AAPL fell 2.48% to", "stops mid-sentence, on 'to'"),  # cut by the token limit
+    ("JetBlue Airways on March 1, 2013:", "stops mid-sentence, on ':'"),
+    ("The 1.94% rise in FB shares on March 1, 2013, with a", "stops mid-sentence, on 'a'"),
+    ("Delta ran 81.2% of flights on time", None),  # "Delta" ends in "a" but is not the article
 ])
 def test_headline_form(headline, problem):
     messages = _failing(check_form("headline", headline))

@@ -8,6 +8,7 @@ be downloaded here). The bundled SmolLM2 is exercised in the generator tests.
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -27,11 +28,18 @@ def tiny_models(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def content_run(warehouse, ops_db, airflow_db, tiny_models):
+def review_db(tmp_path_factory) -> str:
+    """The review store this module's content runs enqueue into (its own SQLite file)."""
+    return f"sqlite:///{tmp_path_factory.mktemp('review') / 'review.sqlite'}"
+
+
+@pytest.fixture(scope="module")
+def content_run(warehouse, ops_db, airflow_db, tiny_models, review_db):
     from nightdesk.runner import run_dag
 
     lm, sd = tiny_models
     with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NIGHTDESK_REVIEW_DB_URL", review_db)
         mp.setenv("NIGHTDESK_TEXT_MODEL", str(lm))
         mp.setenv("NIGHTDESK_IMAGE_MODEL", str(sd))
         mp.setenv("NIGHTDESK_IMAGE_SIZE", "64")
@@ -118,6 +126,29 @@ def test_every_draft_is_checked_and_failures_are_repaired(content_run, warehouse
     assert len(templated) and set(templated.status) == {"checked_ok"}
     # Only a cover can end failed (the chart card is its last resort); it is queued as failing.
     assert set(final[final.status == "checked_failed"].content_kind) <= {"cover"}
+
+
+def test_queued_fallback_drafts_carry_the_models_failed_attempts(content_run, review_db):
+    """The editors see what the model wrote before the template took over, and why it failed."""
+    from nightdesk.review.queue import QueueFilter, ReviewQueue
+
+    queue = ReviewQueue(review_db)
+    try:
+        items = queue.list(QueueFilter(logical_date=DAYS[-1]), limit=1000)
+        enqueues = {i.draft_id: [e for e in queue.history(i.draft_id) if e.action == "enqueue"] for i in items}
+    finally:
+        queue.close()
+    templated = [i for i in items if i.generator == "template"]
+    assert templated, "random weights should leave some drafts to the template"
+    for draft in templated:
+        attempts = json.loads(draft.attempts_json)
+        assert [a["attempt"] for a in attempts] == list(range(1, MODEL_ATTEMPTS + 1)), draft.draft_id
+        assert {a["generator"] for a in attempts} == {"transformers"} and all(a["model_id"] for a in attempts)
+        assert all(a["failed_checks"] and all(c["name"] for c in a["failed_checks"]) for a in attempts)
+        assert all(len(a["text"]) <= 2000 for a in attempts)
+    assert all(i.attempts_json == "[]" for i in items if i.attempts == 1)
+    # The rerun of the date rebuilt the same attempts: no draft was refreshed by it.
+    assert all(len(events) == 1 for events in enqueues.values())
 
 
 def test_covers_are_stored_by_content_hash(content_run, warehouse, nightdesk_home):

@@ -145,9 +145,69 @@ def test_enqueue_refreshes_an_undecided_draft_whose_generation_changed(queue):
         queue.approve(draft.draft_id, "ann", 2)
 
 
+def _attempt_rows() -> list[dict]:
+    """``review_attempts.sql`` rows of one draft, as the warehouse returns them (arrays, timestamps)."""
+    import numpy as np
+    import pandas as pd
+
+    base = {"draft_id": item().draft_id, "generator": "transformers", "model_id": "tiny-lm", "status": "ok",
+            "error": ""}
+    return [
+        {**base, "generation_id": "g2", "attempt": 2, "output": "United flew 999 flights", "output_chars": 23,
+         "created_at": pd.Timestamp("2026-01-05 02:01:00.5"),
+         "failed_checks": np.array(["facts", "claims"]), "failed_findings": np.array([
+             json.dumps([{"message": "999 is not in the fact sheet", "span": [12, 15], "severity": "fail"},
+                         {"message": "a warning", "span": None, "severity": "warn"}]),
+             json.dumps([{"message": "'record' needs a source", "span": None, "severity": "fail"}])])},
+        {**base, "generation_id": "g1", "attempt": 1, "output": "x" * 2000, "output_chars": 5000,
+         "created_at": pd.Timestamp("2026-01-05 02:00:00", tz="UTC"),
+         "failed_checks": np.array(["form"]), "failed_findings": np.array(["[]"])},
+    ]
+
+
+def test_attempts_json_is_canonical_and_ordered_by_attempt():
+    from nightdesk.review_flow.enqueue import attempts_to_json
+
+    rows = _attempt_rows()
+    text = attempts_to_json(rows)
+    assert attempts_to_json(rows[::-1]) == text  # the warehouse's row order does not matter
+    first, second = json.loads(text)
+    assert (first["attempt"], first["truncated"]) == (1, True)
+    assert first["failed_checks"] == [{"name": "form", "messages": []}]
+    assert first["created_at"] == "2026-01-05T02:00:00.000+00:00"
+    assert (second["attempt"], second["generator"], second["model_id"], second["truncated"]) == (
+        2, "transformers", "tiny-lm", False)
+    # Checks by name; only the blocking findings explain a failure.
+    assert second["failed_checks"] == [{"name": "claims", "messages": ["'record' needs a source"]},
+                                       {"name": "facts", "messages": ["999 is not in the fact sheet"]}]
+
+
+def test_enqueue_carries_earlier_attempts_and_an_identical_rerun_changes_nothing(queue):
+    from nightdesk.review_flow.enqueue import attempts_to_json
+
+    attempts = attempts_to_json(_attempt_rows())
+    draft, plain = replace(item(), attempts_json=attempts), item("DL")
+    queue.enqueue([draft, plain])
+    stored = queue.get(draft.draft_id)
+    assert stored.attempts_json == attempts and json.loads(stored.attempts_json)[1]["text"] == "United flew 999 flights"
+    assert queue.get(plain.draft_id).attempts_json == "[]"
+    assert {i.draft_id: i.attempts_json for i in queue.list()}[draft.draft_id] == attempts
+    events = len(queue.events_since(0))
+
+    # The pipeline's rerun rebuilds the same JSON from the same rows: nothing to refresh.
+    rerun = replace(item(), attempts_json=attempts_to_json(_attempt_rows()[::-1]))
+    assert queue.enqueue([rerun, plain]) == EnqueueReport(added=0, refreshed=0, kept=0, unchanged=2)
+    assert queue.get(draft.draft_id).version == 1 and len(queue.events_since(0)) == events
+    # Other earlier attempts (the draft was regenerated from scratch) are a change.
+    fewer = attempts_to_json(_attempt_rows()[1:])
+    assert queue.enqueue([replace(draft, attempts_json=fewer)]).refreshed == 1
+    assert queue.get(draft.draft_id).attempts_json == fewer
+
+
 @pytest.mark.parametrize("bad, message", [
     (replace(item(), kind="poem", draft_id="carrier_spotlight/2013-03-01/UA/poem"), "unknown kind 'poem'"),
     (replace(item(), draft_id="UA/headline"), "<story_id>/<kind>"),
+    (replace(item(), attempts_json='{"attempt": 1}'), "attempts_json must be a JSON list"),
 ])
 def test_enqueue_refuses_a_malformed_batch_before_writing(queue, bad, message):
     with pytest.raises(ValueError, match=message):

@@ -451,6 +451,36 @@ def test_draft_page_shows_text_facts_checks_cover_and_history(app, queue):
     assert image.content == png_bytes()
 
 
+def test_draft_page_lists_previous_attempts_escaped_with_why_they_failed(app, queue):
+    story = "carrier_spotlight/2013-03-01/RETRY"
+    attempts = [
+        {"attempt": 1, "generation_id": "g1", "generator": "transformers", "model_id": "tiny-lm", "status": "ok",
+         "error": "", "text": f"{XSS} United ran 93.8% on time", "truncated": False,
+         "created_at": "2013-03-02T02:00:00.000+00:00",
+         "failed_checks": [{"name": "facts", "messages": ["93.8% is not in the fact sheet <i>nearest 83.8%</i>"]},
+                           {"name": "markup", "messages": ["the text contains HTML"]}]},
+        {"attempt": 2, "generation_id": "g2", "generator": "transformers", "model_id": "tiny-lm", "status": "error",
+         "error": "RuntimeError: CUDA out of memory", "text": "", "truncated": False,
+         "created_at": "2013-03-02T02:01:00.000+00:00", "failed_checks": []},
+    ]
+    queue.enqueue([checked(story, "headline", GOOD_HEADLINE, attempts_json=json.dumps(attempts))])
+    client, _ = login(app)
+    html = client.get(f"/draft/{story}/headline").text
+    section = html[html.index('id="attempts"'):html.index("</section>", html.index('id="attempts"'))]
+    assert "Previous attempts" in section
+    first, second = section.split('id="attempt-2"')
+    assert "attempt 1" in first and "transformers" in first and "tiny-lm" in first
+    assert "<script>" not in html and "&lt;script&gt;alert(&#34;owned&#34;)&lt;/script&gt; United ran 93.8%" in first
+    assert "<b>facts</b>: 93.8% is not in the fact sheet &lt;i&gt;nearest 83.8%&lt;/i&gt;" in first
+    assert "<b>markup</b>: the text contains HTML" in first
+    assert "attempt 2" in second and "RuntimeError: CUDA out of memory" in second
+    # The API hands the same attempts over parsed.
+    api = client.get(f"/api/drafts/{story}/headline").json()
+    assert [a["attempt"] for a in api["previous_attempts"]] == [1, 2]
+    # A draft written at the first attempt shows no such section.
+    assert 'id="attempts"' not in client.get(f"/draft/{HEADLINE}").text
+
+
 @pytest.mark.parametrize("path", [
     f"/cover/{ESCAPE}",                        # a stored path that leaves the media store
     f"/cover/{HEADLINE}",                      # a draft without an image

@@ -17,6 +17,12 @@ from nightdesk.stories.factsheet import FactSheet
 
 # A headline may end in an abbreviation's period ("... United Air Lines Inc.").
 _ABBREVIATIONS = ("Inc.", "Co.", "Corp.", "Ltd.", "Jr.", "U.S.")
+# A text cut off mid-sentence (the token limit or a stop string hit first) ends on a
+# joining word or punctuation: "AAPL fell 2.48% to", "JetBlue Airways on March 1, 2013:".
+_UNFINISHED = re.compile(
+    r"(?:[:;,\-\u2013\u2014(]|\b(?:a|an|the|to|of|and|or|but|in|on|at|by|for|from|with|as|its|their|than|while))\s*$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,9 @@ def check_form(kind: str, text: str) -> CheckResult:
     if rules.one_line and (newline := re.search(r"[\r\n]", body)):
         findings.append(Finding(f"the {kind} must be one line; it breaks at {newline.start()}",
                                 (newline.start(), newline.end())))
+    if unfinished := _UNFINISHED.search(body):
+        findings.append(Finding(f"the {kind} stops mid-sentence, on {unfinished.group().strip()!r}",
+                                unfinished.span()))
     if not rules.trailing_period and body.endswith(".") and not body.endswith(_ABBREVIATIONS):
         findings.append(Finding(f"the {kind} must not end with a period", (len(body) - 1, len(body))))
     return CheckResult.of("form", findings)

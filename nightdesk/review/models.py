@@ -4,6 +4,11 @@
 the version is the one the editor saw (see :mod:`nightdesk.review.queue`), so a decision
 made on stale information fails instead of overwriting someone else's. JSON payloads are
 stored as text so the same schema works on SQLite and PostgreSQL.
+
+There is no migration tool for this store yet: :class:`~nightdesk.review.store.Store`
+creates missing tables with ``create_all``, which never alters an existing one. A column
+added here (``attempts_json``) must be added by hand to a store created before it, e.g.
+``ALTER TABLE review_items ADD COLUMN attempts_json TEXT NOT NULL DEFAULT '[]'``.
 """
 
 from __future__ import annotations
@@ -82,6 +87,10 @@ class ReviewItem(Base):
     facts_json: Mapped[str] = mapped_column(sa.Text)
     qc_passed: Mapped[bool] = mapped_column(sa.Boolean)
     qc_json: Mapped[str] = mapped_column(sa.Text)
+    # No migration tool yet (tables come from create_all): existing stores need this column
+    # added by hand, see the module docstring.
+    attempts_json: Mapped[str] = mapped_column(sa.Text, default="[]", server_default="[]",
+                                               doc="earlier attempts as a JSON list, oldest first")
     attempts: Mapped[int] = mapped_column(sa.Integer)
     generator: Mapped[str] = mapped_column(sa.String(100))
     model_id: Mapped[str] = mapped_column(sa.String(300))

@@ -58,7 +58,7 @@ from nightdesk.stories.catalog import CONTENT_KINDS
 ITEMS = ReviewItem.__table__
 AUDIT = AuditEvent.__table__
 # Fields whose change makes a rerun of the pipeline refresh an undecided draft.
-_GENERATED = ("facts_json", "qc_passed", "qc_json", "media_relpath", "media_sha256")
+_GENERATED = ("facts_json", "qc_passed", "qc_json", "media_relpath", "media_sha256", "attempts_json")
 # Why an attempt was refused, as recorded in its conflict row.
 _REFUSALS: dict[type[ReviewError], str] = {
     ConflictError: "stale_version", InvalidTransition: "invalid_transition",
@@ -129,7 +129,7 @@ class ReviewQueue:
         """Add the night's drafts; safe to rerun.
 
         New drafts become ``queued``. An undecided draft whose generated text, facts,
-        checks or image changed is refreshed: everything generated is replaced, the
+        checks, image or earlier attempts changed is refreshed: everything generated is replaced, the
         version bumped (so an editor's pending decision on the old text conflicts) and the
         audit row keeps the diff, including an editor's edit that the new text replaced.
         Decided drafts are kept as they are. One transaction: all or nothing.
@@ -487,6 +487,8 @@ def _validate_new(items: Sequence[NewItem]) -> None:
         if item.draft_id != f"{item.story_id}/{item.kind}":
             raise ValueError(f"enqueue {item.draft_id}: a draft id must be '<story_id>/<kind>', "
                              f"here {item.story_id}/{item.kind}")
+        if not isinstance(json.loads(item.attempts_json), builtins.list):
+            raise ValueError(f"enqueue {item.draft_id}: attempts_json must be a JSON list of earlier attempts")
         if item.draft_id in seen:
             raise ValueError(f"enqueue: {item.draft_id} appears twice in the batch")
         seen.add(item.draft_id)

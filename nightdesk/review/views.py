@@ -17,6 +17,9 @@ class NewItem:
     :param text: the generated text; for a cover, its alt text.
     :param media_relpath: the cover image's path in the media store; ``""`` for text.
     :param qc_json: the check results as JSON text (shown to editors as is).
+    :param attempts_json: the earlier attempts at this draft as a JSON list, oldest first:
+        ``{"attempt", "generator", "model_id", "text", "status", "error", "failed_checks":
+        [{"name", "messages"}], ...}`` (:func:`nightdesk.review_flow.enqueue.attempts_to_json`).
     """
 
     draft_id: str
@@ -33,6 +36,7 @@ class NewItem:
     model_id: str
     media_relpath: str = ""
     media_sha256: str = ""
+    attempts_json: str = "[]"
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ class ItemView:
     published_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    attempts_json: str = "[]"
 
     @property
     def edited(self) -> bool:

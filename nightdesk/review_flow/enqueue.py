@@ -10,6 +10,11 @@ kept as the editor left it.
 
 A draft that failed its checks is enqueued too, marked ``qc_passed=False`` with the
 findings, so an editor can see and fix it; the queue refuses to approve it as is.
+
+Each item also carries the draft's earlier attempts (``warehouse/sql/review_attempts.sql``):
+the model's texts that failed their checks, or calls that raised, before the current text
+was written, each with the checks it failed. The review UI never reads the warehouse, so
+they travel with the item as canonical JSON (:func:`attempts_to_json`).
 """
 
 from __future__ import annotations
@@ -30,6 +35,10 @@ if TYPE_CHECKING:
     from nightdesk.review.views import NewItem
 
 CANDIDATES_SQL = WAREHOUSE_DIR / "sql" / "review_candidates.sql"
+ATTEMPTS_SQL = WAREHOUSE_DIR / "sql" / "review_attempts.sql"
+#: Characters kept of an earlier attempt's text. The longest kind (a summary) is a few
+#: hundred words, well under this; a runaway model output is cut here, and the cut marked.
+ATTEMPT_TEXT_CHARS = 2000
 CHECKED_STATUSES = ("checked_ok", "checked_failed")
 # The media store names every file <sha[:2]>/<sha256>.<ext> (generators.media_store).
 _MEDIA_NAME = re.compile(r"(?P<shard>[0-9a-f]{2})/(?P<sha>[0-9a-f]{64})\.[a-z0-9]{1,8}$")
@@ -49,14 +58,74 @@ def enqueue_date(wh: Warehouse, logical_date: dt.date, queue: ReviewQueue | None
 
 
 def review_items(wh: Warehouse, logical_date: dt.date, catalog: Catalog | None = None) -> list[NewItem]:
-    """The date's checked drafts as queue items, in draft id order."""
+    """The date's checked drafts as queue items, with their earlier attempts, in draft id order."""
     rows = wh.query_df(CANDIDATES_SQL.read_text(), {"d": logical_date}).to_dict("records")
+    earlier = earlier_attempts(wh, logical_date)
     catalog = catalog or load_catalog()
-    return [to_new_item(row, logical_date, catalog) for row in rows]
+    return [to_new_item(row, logical_date, catalog, attempts_json=earlier.get(row["draft_id"], "[]"))
+            for row in rows]
 
 
-def to_new_item(row: dict[str, Any], logical_date: dt.date, catalog: Catalog) -> NewItem:
-    """One ``review_candidates.sql`` row -> a queue item (covers get alt text and a media name)."""
+def earlier_attempts(wh: Warehouse, logical_date: dt.date) -> dict[str, str]:
+    """``draft_id -> attempts JSON`` for every checked draft of the date that had earlier attempts."""
+    rows = wh.query_df(ATTEMPTS_SQL.read_text(), {"d": logical_date, "max_chars": ATTEMPT_TEXT_CHARS})
+    by_draft: dict[str, list[dict[str, Any]]] = {}
+    for row in rows.to_dict("records"):
+        by_draft.setdefault(row["draft_id"], []).append(row)
+    return {draft_id: attempts_to_json(found) for draft_id, found in by_draft.items()}
+
+
+def attempts_to_json(rows: Sequence[dict[str, Any]]) -> str:
+    """``review_attempts.sql`` rows of one draft in the queue's shape, as canonical JSON.
+
+    One entry per earlier generation, ordered by attempt (then time and id):
+    ``{"attempt", "generation_id", "generator", "model_id", "status", "error", "text",
+    "truncated", "created_at", "failed_checks": [{"name", "messages"}]}``, checks by name.
+    Sorted keys and a fixed order make the same attempts always the same text, so a rerun
+    does not count as a change of the draft.
+    """
+    entries = []
+    for row in rows:
+        text = row["output"] or ""
+        failed = sorted(zip(_as_list(row.get("failed_checks")), _as_list(row.get("failed_findings")), strict=True),
+                        key=lambda r: r[0])
+        entries.append({
+            "attempt": int(row["attempt"]),
+            "generation_id": row["generation_id"],
+            "generator": row["generator"],
+            "model_id": row["model_id"] or "",
+            "status": row["status"],
+            "error": row["error"] or "",
+            "text": text,
+            "truncated": int(row["output_chars"]) > len(text),
+            "created_at": _iso_utc(row["created_at"]),
+            "failed_checks": [{"name": name, "messages": _failure_messages(found)} for name, found in failed],
+        })
+    entries.sort(key=lambda e: (e["attempt"], e["created_at"], e["generation_id"]))
+    return json.dumps(entries, ensure_ascii=False, sort_keys=True)
+
+
+def _failure_messages(findings_json: str) -> list[str]:
+    """Why a check failed: its blocking findings' messages (all of them if none is marked)."""
+    findings = [f for f in json.loads(findings_json or "[]") if isinstance(f, dict)]
+    blocking = [f for f in findings if f.get("severity", "fail") == "fail"] or findings
+    return [str(f.get("message", "")) for f in blocking]
+
+
+def _iso_utc(value: Any) -> str:
+    import pandas as pd
+
+    ts = pd.Timestamp(value)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts.isoformat(timespec="milliseconds")
+
+
+def to_new_item(row: dict[str, Any], logical_date: dt.date, catalog: Catalog, *,
+                attempts_json: str = "[]") -> NewItem:
+    """One ``review_candidates.sql`` row -> a queue item (covers get alt text and a media name).
+
+    :param attempts_json: the draft's earlier attempts (:func:`attempts_to_json`).
+    """
     from nightdesk.review.views import NewItem
 
     kind = row["content_kind"]
@@ -86,6 +155,7 @@ def to_new_item(row: dict[str, Any], logical_date: dt.date, catalog: Catalog) ->
         model_id=row.get("model_id") or "",
         media_relpath=media_relpath,
         media_sha256=media_sha256,
+        attempts_json=attempts_json,
     )
 
 

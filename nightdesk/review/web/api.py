@@ -70,7 +70,7 @@ def _session_json(request: Request, editor: auth.Editor) -> dict[str, Any]:
 
 def item_json(item: ItemView) -> dict[str, Any]:
     data = jsonable_encoder(dataclasses.asdict(item))
-    for raw, parsed in (("qc_json", "checks"), ("facts_json", "facts")):
+    for raw, parsed in (("qc_json", "checks"), ("facts_json", "facts"), ("attempts_json", "previous_attempts")):
         try:
             data[parsed] = json.loads(data.pop(raw))
         except json.JSONDecodeError:

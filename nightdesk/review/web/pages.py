@@ -186,7 +186,8 @@ def bulk_approve(request: Request, editor: Editor,
 def draft_page(request: Request, editor: auth.Editor, draft_id: str, *, notice: str | None = None,
                error: str | None = None, conflict: bool = False, status_code: int = 200,
                edit_text: str | None = None, notice_warns: bool = False) -> Response:
-    """The draft beside its fact sheet, its checks, cover, history and the decision forms."""
+    """The draft beside its fact sheet, its checks, cover, earlier attempts, history and the
+    decision forms."""
     queue = services(request).queue
     item = queue.get(draft_id)
     checks = render.parse_checks(item.qc_json, item.text)
@@ -198,6 +199,7 @@ def draft_page(request: Request, editor: auth.Editor, draft_id: str, *, notice: 
         request, "draft.html", status_code=status_code, item=item, checks=checks,
         segments=render.highlight(item.text, checks), failing=render.failing_messages(checks),
         sheet=sheet, sheet_error=sheet_error, history=history, holder=holder,
+        attempts=render.parse_attempts(item.attempts_json),
         held_by_other=bool(holder and holder != editor.username), undecided=item.state in UNDECIDED,
         withdrawable=item.state in TRANSITIONS["withdraw"].allowed_from,
         is_cover=item.kind == COVER_KIND, edit_text=item.text if edit_text is None else edit_text,

@@ -110,6 +110,53 @@ def failing_messages(checks: list[CheckRow]) -> list[str]:
     return [f"{c.name}: {f.message}" for c in checks for f in c.findings if f.severity == "fail"]
 
 
+@dataclass(frozen=True)
+class FailedCheck:
+    name: str
+    messages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AttemptRow:
+    """An earlier attempt at the draft: who wrote what, and why it was not kept."""
+
+    attempt: int
+    generator: str
+    model_id: str
+    text: str
+    truncated: bool = False
+    status: str = "ok"
+    error: str = ""
+    created_at: str = ""
+    failed_checks: tuple[FailedCheck, ...] = ()
+
+
+def parse_attempts(attempts_json: str) -> list[AttemptRow]:
+    """The stored earlier attempts, oldest first; malformed entries are skipped, and
+    unreadable JSON is reported as one row saying so rather than hiding the section."""
+    try:
+        data = json.loads(attempts_json or "[]")
+    except json.JSONDecodeError:
+        return [AttemptRow(0, "?", "", "", error="the stored earlier attempts are not valid JSON")]
+    rows = []
+    for entry in data if isinstance(data, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        failed = tuple(
+            FailedCheck(str(c.get("name", "?")), tuple(str(m) for m in c.get("messages") or () if m))
+            for c in entry.get("failed_checks") or () if isinstance(c, dict)
+        )
+        attempt = entry.get("attempt")
+        rows.append(AttemptRow(
+            attempt=attempt if isinstance(attempt, int) else 0, generator=str(entry.get("generator", "")),
+            model_id=str(entry.get("model_id") or ""), text=str(entry.get("text") or ""),
+            truncated=bool(entry.get("truncated", False)), status=str(entry.get("status") or "ok"),
+            error=str(entry.get("error") or ""), created_at=str(entry.get("created_at") or ""),
+            failed_checks=failed,
+        ))
+    return rows
+
+
 def parse_facts(facts_json: str) -> tuple[FactSheet | None, str]:
     """The fact sheet, or ``(None, why)`` when the stored JSON does not parse."""
     try:
