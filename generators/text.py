@@ -11,6 +11,7 @@ model revision and device.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,6 +58,8 @@ class TextResult:
     :param time_to_first_token_s: from the start of that call until the first token's
         logits were ready (prompt prefill plus one step), shared by the batch.
     :param params: the generation settings passed to ``model.generate``.
+    :param hit_token_limit: the text ran to ``max_new_tokens`` with no end token and no stop
+        string: it was cut off, probably mid-sentence (see :func:`whole_sentences`).
     """
 
     text: str
@@ -70,6 +73,7 @@ class TextResult:
     revision: str
     seed: int
     params: dict[str, Any]
+    hit_token_limit: bool = False
 
 
 class TextGenerator:
@@ -156,9 +160,10 @@ class TextGenerator:
         for request, tokens, n_input in zip(batch, new_tokens, prompt_tokens, strict=True):
             n_output = next((i for i, token in enumerate(tokens) if token in self._end_ids), len(tokens))
             text = lm.tokenizer.decode(tokens[:n_output], skip_special_tokens=True)
+            cut = _cut(text, request.stop)
             results.append(
                 TextResult(
-                    text=_cut(text, request.stop).strip(),
+                    text=cut.strip(),
                     input_tokens=int(n_input),
                     output_tokens=n_output,
                     latency_s=latency,
@@ -169,6 +174,7 @@ class TextGenerator:
                     revision=lm.revision,
                     seed=request.seed,
                     params=dict(params),
+                    hit_token_limit=n_output >= request.max_new_tokens and cut == text,
                 )
             )
         return results
@@ -193,6 +199,20 @@ class _FirstCallClock:
                 torch.cuda.synchronize(scores.device)
             self.first_call = time.perf_counter()
         return scores
+
+
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?=\s|$)")
+
+
+def whole_sentences(text: str) -> str:
+    """``text`` up to the end of its last complete sentence; ``""`` when it has none.
+
+    For a text cut off by the token limit: a shorter draft that ends cleanly is better
+    than one that stops mid-clause. A decimal point or an abbreviation inside a sentence
+    ("2.48%", "Inc. ran") is not an end: a sentence end is followed by a space or the end.
+    """
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    return text[: ends[-1]].strip() if ends else ""
 
 
 def _cut(text: str, stops: Sequence[str]) -> str:

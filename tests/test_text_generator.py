@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from generators.random_models import build_tiny_causal_lm
-from generators.text import TextGenerator, TextRequest
+from generators.text import TextGenerator, TextRequest, whole_sentences
 from generators.text_model import LoadedCausalLM, ModelLoadError, load_causal_lm
 
 PROMPTS = (
@@ -99,6 +99,21 @@ def test_stop_string_cuts_the_text(tiny_lm):
 
     assert cut[0].text == full[: full.index(stop)].strip()
     assert cut[0].params["stop_strings"] == [stop]
+    # A text ended by a stop string was not cut off by the token limit; the full one was.
+    assert not cut[0].hit_token_limit
+    assert generator.generate([request], batch_size=1)[0].hit_token_limit == (
+        generator.generate([request], batch_size=1)[0].output_tokens == 24)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("AAPL fell 2.48% to $430.47. Volume rose to", "AAPL fell 2.48% to $430.47."),
+    ("United Air Lines Inc. ran 83.8% of flights on time. It was the", "United Air Lines Inc. ran 83.8% of flights on time."),
+    ('He said "no." Then', 'He said "no."'),
+    ("Delays rose to 12.5 minutes", ""),
+    ("Done! Really?", "Done! Really?"),
+])
+def test_whole_sentences_trims_a_cut_off_text(text, expected):
+    assert whole_sentences(text) == expected
 
 
 def test_hub_id_loads_from_the_hub_cache_with_its_commit_as_revision(tmp_path, monkeypatch):

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from nightdesk.content.prompts import cover_prompt, template_prompt, text_prompt
 from nightdesk.content.records import Generation, WorkItem
 from nightdesk.settings import Settings
 from nightdesk.stories.catalog import Catalog
+
+if TYPE_CHECKING:
+    from generators.text import TextResult
 
 
 class Writer(Protocol):
@@ -44,6 +47,14 @@ class ModelTextWriter:
             self._loaded = TextGenerator(load_causal_lm(self.settings.text_model))
         return self._loaded
 
+    def _finish(self, kind: str, result: TextResult) -> str:
+        """The draft text: cut back to whole sentences when the token limit cut it off."""
+        from generators.text import whole_sentences
+
+        if result.hit_token_limit and self.catalog.kinds[kind].whole_sentences:
+            return whole_sentences(result.text) or result.text  # nothing whole: the checks say so
+        return result.text
+
     def write(self, items: Sequence[WorkItem]) -> list[Generation]:
         from generators.text import TextRequest
 
@@ -57,7 +68,8 @@ class ModelTextWriter:
         return [
             Generation(
                 item=item, prompt=prompt, generator=self.generator, model_id=r.model_id, model_revision=r.revision,
-                output=r.text, params=r.params, input_tokens=r.input_tokens, output_tokens=r.output_tokens,
+                output=self._finish(item.kind, r), params={**r.params, "hit_token_limit": r.hit_token_limit},
+                input_tokens=r.input_tokens, output_tokens=r.output_tokens,
                 latency_ms=1000 * r.latency_s, time_to_first_token_ms=1000 * r.time_to_first_token_s,
                 device=r.device, batch_size=r.batch_size, seed=r.seed,
             )

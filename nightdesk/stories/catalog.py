@@ -39,12 +39,17 @@ class FactSpec:
 
 @dataclass(frozen=True)
 class KindSpec:
-    """How a model is asked for one content kind (from ``stories/kinds.yml``)."""
+    """How a model is asked for one content kind (from ``stories/kinds.yml``).
+
+    :param whole_sentences: a text cut off by ``max_new_tokens`` is trimmed back to its
+        last complete sentence (prose kinds; a headline has no sentence end to trim to).
+    """
 
     name: str
     instruction: str
     max_new_tokens: int
     stop: tuple[str, ...]
+    whole_sentences: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,8 @@ class StoryType:
         parts = [system, self.angle, self.templates.get(kind, self.cover_prompt)]
         if spec:
             parts += [spec.instruction, str(spec.max_new_tokens), "|".join(spec.stop)]
+            if spec.whole_sentences:  # appended only when set, so existing versions stay as they were
+                parts.append("whole_sentences")
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:12]
 
 
@@ -86,7 +93,8 @@ def load_catalog(directory: Path = STORIES_DIR) -> Catalog:
     for name in TEXT_KINDS:
         spec = _require(kinds_doc.get("kinds", {}), name, kinds_path)
         kinds[name] = KindSpec(name, _require(spec, "instruction", kinds_path).strip(),
-                               int(_require(spec, "max_new_tokens", kinds_path)), tuple(spec.get("stop", ())))
+                               int(_require(spec, "max_new_tokens", kinds_path)), tuple(spec.get("stop", ())),
+                               bool(spec.get("whole_sentences", False)))
     story_types = {}
     for folder in sorted(p for p in directory.iterdir() if (p / "story.yml").exists()):
         story = _load_story(folder)
