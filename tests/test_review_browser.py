@@ -5,12 +5,19 @@ Headless Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright; never
 review store and media store under ``tmp_path``. The editor logs in, filters the queue,
 opens a headline, makes a figure unbacked and sees the check fail and approval refused,
 fixes it, approves, and finds the draft ``edited_approved`` with the whole trail audited;
-then withdraws it again with a reason.
+approves the story's brief too, and after the publish step (``release()`` in-process on
+the session's embedded warehouse, configured through the environment as the publish
+DAG's task is) finds the drafts ``published`` and the story, with the edited headline
+and the brief, on the public site (the output directory served by ``http.server``).
+Then withdraws the headline with a reason, and after the next publish run the story's
+page is gone and the index no longer lists it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import http.server
 import io
 import json
 import threading
@@ -27,6 +34,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
 
 from generators.media_store import MediaStore  # noqa: E402
 from nightdesk.checks import passed, run_text_checks  # noqa: E402
+from nightdesk.publish.layout import page_path  # noqa: E402
 from nightdesk.review.queue import ReviewQueue  # noqa: E402
 from nightdesk.review.users import UserStore  # noqa: E402
 from nightdesk.review.views import NewItem  # noqa: E402
@@ -38,6 +46,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 PASSWORD = "night shift 2013"
 STORY = "carrier_spotlight/2013-03-01/UA"
 HEADLINE = f"{STORY}/headline"
+BRIEF_ID = f"{STORY}/brief"
 GOOD = "United ran 83.8% of its 167 flights on time on March 1, 2013"
 UNBACKED = "United ran 88.8% of its 167 flights on time on March 1, 2013"
 FIXED = "United Airlines ran 83.8% of its 167 flights on time on March 1, 2013"
@@ -122,6 +131,45 @@ def served(tmp_path) -> Iterator[tuple[str, ReviewQueue]]:
         users.close()
 
 
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def public_site(tmp_path, monkeypatch, warehouse) -> Iterator[tuple[str, Path, object]]:
+    """The publish step's environment and the public site it writes, served on 127.0.0.1.
+
+    Yields the site's base URL, its output directory and ``publish()``, which runs
+    :func:`~nightdesk.review_flow.release.release` the way the ``nightdesk_publish`` DAG's
+    task does: on the warehouse, everything else (review store, output, media) read
+    from the environment, which points into this test's ``tmp_path``.
+    """
+    from nightdesk.review_flow.release import release
+
+    out = tmp_path / "public"
+    monkeypatch.setenv("NIGHTDESK_REVIEW_DB_URL", f"sqlite:///{tmp_path / 'review.sqlite'}")  # `served`'s store
+    monkeypatch.setenv("NIGHTDESK_OUTPUT_URL", str(out))
+    monkeypatch.setenv("NIGHTDESK_MEDIA_URL", str(tmp_path / "media"))
+    runs = iter(range(1, 100))
+
+    def publish():
+        report = release(warehouse, dag_id="nightdesk_publish", dag_run_id=f"browser-test-{next(runs)}")
+        assert report.output_url == str(out) and report.broken == {}
+        return report
+
+    handler = functools.partial(_QuietHandler, directory=str(out))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="public-site", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", out, publish
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
 @pytest.fixture
 def page(served):
     with sync_api.sync_playwright() as pw:
@@ -140,9 +188,11 @@ def page(served):
             browser.close()
 
 
-def test_new_editor_edits_a_figure_sees_it_fail_fixes_it_and_approves(served, page):
+def test_new_editor_edits_a_figure_fixes_it_approves_and_sees_it_published(served, page, public_site, warehouse):
     base, queue = served
+    site, out, publish = public_site
     expect = sync_api.expect
+    story_page = out / page_path(STORY)
 
     # 1. Any page sends a new visitor to the login form.
     page.goto(f"{base}/")
@@ -208,8 +258,56 @@ def test_new_editor_edits_a_figure_sees_it_fail_fixes_it_and_approves(served, pa
     page.get_by_role("link", name="Queue").click()
     expect(page.locator('ul.counts a[data-state="edited_approved"]')).to_contain_text("1")
 
-    # 7. Second thoughts: withdraw it, with a reason, so the next publish run leaves it out.
+    # 7. The story's brief: filter the queue to it, open it and approve it as written.
+    page.get_by_label("Kind").select_option("brief")
+    page.get_by_label("QC").select_option("passed")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(f"{base}/?date=&story_type=&kind=brief&state=&qc=passed")
+    rows = page.locator("table.queue tbody tr")
+    expect(rows).to_have_count(1)
+    page.get_by_role("link", name=BRIEF_ID).click()
+    expect(page.locator("#state")).to_have_text("queued")
+    expect(page.locator("#qc-status")).to_have_text("checks passed")
+    expect(page.locator("#draft-text")).to_have_text(BRIEF)
+    page.get_by_role("button", name="Approve").click()
+    expect(page.get_by_role("status")).to_have_text("Approved.")
+    expect(page.locator("#state")).to_have_text("approved")
+    assert not story_page.exists()  # nothing is public before the publish step
+
+    # 8. The publish step runs (as the nightdesk_publish DAG's task would): the story goes
+    #    out with its headline and brief; the cover, still queued, is left out.
+    report = publish()
+    assert report.stories == (STORY,)
+    assert report.marked_published == (BRIEF_ID, HEADLINE)
+    assert report.logged == {"published": 1}
+    assert queue.get(f"{STORY}/cover").state == "queued"
+
+    # 9. Back in the review UI, both drafts are now published, the publisher in the trail.
+    page.goto(f"{base}/draft/{BRIEF_ID}")
+    expect(page.locator("#state")).to_have_text("published")
     page.goto(f"{base}/draft/{HEADLINE}")
+    expect(page.locator("#state")).to_have_text("published")
+    expect(page.locator("#draft-text")).to_have_text(FIXED)
+    expect(page.locator("#audit td.action")).to_have_text(["enqueue", "edit", "conflict", "edit", "approve", "publish"])
+
+    # 10. The public site: the index lists the story under the edited headline, and its
+    #     page carries that headline, the brief and the figures it was checked against.
+    page.goto(f"{site}/index.html")
+    listed = page.locator("ul.stories li h2 a")
+    expect(listed).to_have_text([FIXED])
+    listed.click()
+    expect(page).to_have_url(f"{site}/{page_path(STORY)}")
+    expect(page.locator("article h1")).to_have_text(FIXED)
+    expect(page.locator("article > p:not(.meta):not(.review)")).to_have_text([BRIEF])
+    expect(page.locator("table.figures")).to_contain_text("83.8%")
+    expect(page.locator("article p.review")).to_have_text("Reviewed by nina")
+    assert "88.8%" not in page.content() and GOOD not in page.content()
+    assert page.csp_errors == []
+
+    # 11. Second thoughts: withdraw the headline, with a reason, and the next publish run
+    #     takes the story off the site.
+    page.goto(f"{base}/draft/{HEADLINE}")
+    expect(page.locator("section.withdraw .hint")).to_contain_text("It comes off the site")
     page.get_by_label("Withdraw because").fill("the desk wants a different angle")
     page.get_by_role("button", name="Withdraw").click()
     expect(page.get_by_role("status")).to_contain_text("Withdrawn")
@@ -217,6 +315,19 @@ def test_new_editor_edits_a_figure_sees_it_fail_fixes_it_and_approves(served, pa
     expect(page.locator("#audit tr.action-withdraw")).to_contain_text("the desk wants a different angle")
     expect(page.locator("#withdraw-form")).to_have_count(0)
     assert queue.get(HEADLINE).state == "withdrawn"
+
+    report = publish()
+    assert report.stories == () and report.waiting == {STORY: "headline not approved"}
+    assert report.removed == (page_path(STORY),) and report.logged == {"withdrawn": 1}
+    assert not story_page.exists()
+    response = page.goto(f"{site}/{page_path(STORY)}")
+    assert response is not None and response.status == 404
+    page.goto(f"{site}/index.html")
+    expect(page.locator("ul.stories li")).to_have_text(["No stories have been published."])
+    expect(page.get_by_role("link", name=FIXED)).to_have_count(0)
+    assert warehouse.query_rows(
+        "SELECT story_id, action, dag_id FROM publications WHERE output_url = {u:String} ORDER BY published_at",
+        {"u": str(out)}) == [(STORY, "published", "nightdesk_publish"), (STORY, "withdrawn", "nightdesk_publish")]
     assert page.csp_errors == []
 
 
