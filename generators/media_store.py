@@ -20,6 +20,19 @@ _SUFFIX = re.compile(r"\.[a-z0-9]{1,8}")
 _RELPATH = re.compile(r"(?P<shard>[0-9a-f]{2})/(?P<sha>[0-9a-f]{64})\.[a-z0-9]{1,8}")
 
 
+def relpath_for(sha256: str, suffix: str = ".png") -> str:
+    """The store's name for content with this sha256: ``<sha[:2]>/<sha><suffix>``."""
+    return f"{sha256[:2]}/{sha256}{suffix}"
+
+
+def relpath_in(url: str) -> str | None:
+    """The store name a stored file's URL ends with (``ab/<sha256>.png``), or ``None``."""
+    match = _RELPATH.search(url or "")
+    if match is None or match.end() != len(url) or not match["sha"].startswith(match["shard"]):
+        return None
+    return match.group(0)
+
+
 @dataclass(frozen=True)
 class StoredMedia:
     """Where one stored file lives: ``url`` for readers, ``relpath`` for :meth:`MediaStore.open`."""
@@ -50,7 +63,7 @@ class MediaStore:
         if not _SUFFIX.fullmatch(suffix):
             raise ValueError(f"MediaStore.put: suffix must be like '.png' (1-8 of a-z0-9), got {suffix!r}")
         sha = hashlib.sha256(data).hexdigest()
-        relpath = f"{sha[:2]}/{sha}{suffix}"
+        relpath = relpath_for(sha, suffix)
         path = f"{self._root}/{relpath}"
         if not self._fs.exists(path):
             # Write aside, then move into place, so a reader never sees a half-written

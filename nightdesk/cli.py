@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from nightdesk.settings import PROJECT_ROOT, WAREHOUSE_DIR, get_settings
+from nightdesk.settings import PROJECT_ROOT, WAREHOUSE_DIR, Settings, get_settings
 
 #: The demo week: the last five trading days for which every demo source has data
 #: (the stock prices end on 2013-03-01).
@@ -67,6 +67,11 @@ def logs_to(path: Path) -> Iterator[None]:
             os.close(saved[1])
 
 
+def _log_path(settings: Settings, command: str) -> Path:
+    """This invocation's own log file: ``<data_dir>/logs/<command>-<timestamp>.log``."""
+    return settings.data_dir / "logs" / f"{command}-{time.strftime('%Y%m%dT%H%M%S')}.log"
+
+
 def _print(text: str = "") -> None:
     print(text, flush=True)
 
@@ -94,7 +99,7 @@ def _run_dates(dates: list[dt.date], dag_ids: tuple[str, ...]) -> int:
     from nightdesk.runner import run_dag
 
     settings = get_settings()
-    log_path = settings.data_dir / "logs" / f"run-{time.strftime('%Y%m%dT%H%M%S')}.log"
+    log_path = _log_path(settings, "run")
     outcomes = []
     started = time.monotonic()
     with tqdm(total=len(dates) * len(dag_ids), unit="run", file=sys.stderr, dynamic_ncols=True) as bar:
@@ -197,7 +202,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from nightdesk.runner import run_dag
 
     settings = get_settings()
-    log_path = settings.data_dir / "logs" / f"publish-{time.strftime('%Y%m%dT%H%M%S')}.log"
+    log_path = _log_path(settings, "publish")
     started = pd.Timestamp.now(tz="UTC")
     with logs_to(log_path):
         outcome = run_dag("nightdesk_publish", args.date)

@@ -31,12 +31,14 @@ __all__ = [
 
 
 def run_text_checks(
-    kind: str, text: str, factsheet: FactSheet, *, recent_texts: Sequence[str] = ()
+    kind: str, text: str, factsheet: FactSheet, *, recent_texts: Sequence[str] = (),
+    near_duplicates: NearDuplicateChecker | None = None,
 ) -> list[CheckResult]:
     """Every text check for a draft of ``kind`` ("headline", "brief", "summary", "marketing").
 
     ``recent_texts`` are recently published items to compare against; the embedding
-    model is loaded only when there are any.
+    model is loaded only when there are any. Pass one ``near_duplicates`` checker for a
+    whole run so the recent items are embedded once.
     """
     if kind not in TEXT_KINDS:
         hint = " (covers go through run_image_checks)" if kind == COVER_KIND else ""
@@ -50,7 +52,7 @@ def run_text_checks(
         check_plain_text(text),
         check_injection_echo(text, factsheet),
         check_readability(kind, text),
-        NearDuplicateChecker().check(text, recent_texts),
+        (near_duplicates or NearDuplicateChecker()).check(text, recent_texts),
     ]
 
 

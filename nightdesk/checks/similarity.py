@@ -53,7 +53,11 @@ def load_encoder(model_dir: str, device: str) -> tuple[Any, Any]:
 
 
 class NearDuplicateChecker:
-    """Flags a text whose cosine similarity to a recent text reaches ``threshold``."""
+    """Flags a text whose cosine similarity to a recent text reaches ``threshold``.
+
+    The embeddings of the recent texts are kept: a run checks every draft against the
+    same recent items, so one checker per run embeds each of them once, not once per draft.
+    """
 
     def __init__(self, threshold: float = 0.92, *, compare_figures: bool = True, model_dir: Path | None = None,
                  device: str | None = None, batch_size: int = 64, max_length: int = 256) -> None:
@@ -65,6 +69,7 @@ class NearDuplicateChecker:
         self._device = device
         self.batch_size = batch_size
         self.max_length = max_length
+        self._recent: dict[str, torch.Tensor] = {}
 
     def embed(self, texts: Sequence[str]) -> torch.Tensor:
         """Unit-length embeddings, one row per text, on the CPU."""
@@ -88,8 +93,13 @@ class NearDuplicateChecker:
         recent = [t for t in recent_texts if t.strip()]
         if not recent or not text.strip():
             return CheckResult.of("near_duplicate", [])
-        vectors = self.embed([text, *recent])
-        scores = (vectors[1:] @ vectors[0]).tolist()
+        import torch
+
+        new = [t for t in dict.fromkeys(recent) if t not in self._recent]
+        if new:
+            self._recent.update(zip(new, self.embed(new), strict=True))
+        vector = self.embed([text])[0]
+        scores = (torch.stack([self._recent[t] for t in recent]) @ vector).tolist()
         figures = _figures(text)
         findings = [
             Finding(f"near-duplicate of recent item #{i} (cosine similarity {score:.3f} >= {self.threshold}): "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Sequence
 
 from nightdesk.clickhouse import Warehouse
@@ -27,10 +28,7 @@ def choose_stories(wh: Warehouse, logical_date: dt.date) -> dict[str, int]:
     """Select the date's stories from the marts and store their fact sheets."""
     sheets = select_stories(wh, load_catalog(), logical_date)
     store.save(wh, logical_date, sheets)
-    counts: dict[str, int] = {}
-    for sheet in sheets:
-        counts[sheet.story_type] = counts.get(sheet.story_type, 0) + 1
-    return counts
+    return dict(Counter(sheet.story_type for sheet in sheets))
 
 
 def produce(wh: Warehouse, run: RunContext, kinds: Sequence[str], settings: Settings | None = None) -> dict[str, int]:

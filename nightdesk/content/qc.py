@@ -33,7 +33,8 @@ _SQL = WAREHOUSE_DIR / "sql"
 def check_and_repair(wh: Warehouse, run: RunContext, settings: Settings | None = None) -> dict[str, int]:
     """Check, regenerate and fall back until every draft is checked; returns counts."""
     settings = settings or get_settings()
-    catalog = load_catalog()
+    repairs = _Repairs(load_catalog(), settings)
+    checker = _Checker(wh, settings, run.logical_date)
     counts = {"checked": 0, "failed_attempts": 0, "regenerated": 0, "fallbacks": 0}
     # Each round checks what the previous one regenerated; the template/chart fallback
     # makes the last round final, so MODEL_ATTEMPTS + 1 rounds always suffice.
@@ -41,12 +42,13 @@ def check_and_repair(wh: Warehouse, run: RunContext, settings: Settings | None =
         pending = wh.query_df((_SQL / "drafts_to_check.sql").read_text(), {"d": run.logical_date})
         if pending.empty:
             break
+        checker.start_round()
         failed: list[WorkItem] = []
         outcome: dict[str, list[str]] = {"checked_ok": [], "checked_failed": []}
         rows = []
         for draft in pending.to_dict("records"):
             sheet = FactSheet.from_json(draft["facts_json"])
-            results = _check(wh, settings, draft, sheet, run.logical_date)
+            results = checker.check(draft, sheet)
             ok = all(r["passed"] for r in results)
             rows += [_check_row(run.logical_date, draft, r) for r in results]
             outcome["checked_ok" if ok else "checked_failed"].append(draft["draft_id"])
@@ -59,57 +61,83 @@ def check_and_repair(wh: Warehouse, run: RunContext, settings: Settings | None =
                            {"d": run.logical_date, "ids": ids, "status": status})
         counts["checked"] += len(pending)
         counts["failed_attempts"] += len(outcome["checked_failed"])
-        for writer, items in _repairs(catalog, settings, failed):
+        for writer, items in repairs.plan(failed):
             write_items(wh, run, writer, items, settings)
             key = "fallbacks" if writer.generator in ("template", "chart") else "regenerated"
             counts[key] += len(items)
     return counts
 
 
-def _repairs(catalog: Catalog, settings: Settings, failed: Sequence[WorkItem]) -> list[tuple[Writer, list[WorkItem]]]:
-    """Who rewrites each failed draft: the model again while attempts remain, else the facts."""
-    retry = [i for i in failed if i.kind != COVER_KIND and i.attempt <= MODEL_ATTEMPTS and settings.text_model != "template"]
-    fallback_text = [i for i in failed if i.kind != COVER_KIND and i not in retry]
-    covers = [i for i in failed if i.kind == COVER_KIND]
-    plan: list[tuple[Writer, list[WorkItem]]] = []
-    if retry:
-        plan.append((text_writer(catalog, settings), retry))
-    if fallback_text:
-        plan.append((TemplateTextWriter(catalog), fallback_text))
-    if covers:
-        plan.append((ChartCoverWriter(catalog, settings), covers))
-    return plan
+class _Repairs:
+    """Who rewrites each failed draft: the model again while attempts remain, else the facts.
+
+    The writers are made once per quality stage, so the model is loaded once however
+    many rounds of regeneration there are.
+    """
+
+    def __init__(self, catalog: Catalog, settings: Settings) -> None:
+        self.model_retries = settings.text_model != "template"
+        self.model = text_writer(catalog, settings)
+        self.template = TemplateTextWriter(catalog)
+        self.chart = ChartCoverWriter(catalog, settings)
+
+    def plan(self, failed: Sequence[WorkItem]) -> list[tuple[Writer, list[WorkItem]]]:
+        text = [i for i in failed if i.kind != COVER_KIND]
+        retry = [i for i in text if self.model_retries and i.attempt <= MODEL_ATTEMPTS]
+        groups = [(self.model, retry), (self.template, [i for i in text if i not in retry]),
+                  (self.chart, [i for i in failed if i.kind == COVER_KIND])]
+        return [(writer, items) for writer, items in groups if items]
 
 
-def _check(wh: Warehouse, settings: Settings, draft: dict, sheet: FactSheet, day: dt.date) -> list[dict]:
-    from nightdesk import checks
+class _Checker:
+    """Runs the checks on drafts of one date, reading what they are compared with once.
 
-    kind = draft["content_kind"]
-    if kind == COVER_KIND:
-        results = _check_cover(wh, settings, draft)
-    else:
-        recent = [t for (t,) in wh.query_rows((_SQL / "recent_published_texts.sql").read_text(), {"d": day, "kind": kind})]
-        results = checks.run_text_checks(kind, draft["text"], sheet, recent_texts=recent)
-    return [{"name": r.name, "passed": r.passed, "findings": [asdict(f) for f in r.details]} for r in results]
+    Recent texts (per kind) do not change during the stage; the covers already passed
+    change only between rounds, when statuses are written.
+    """
 
+    def __init__(self, wh: Warehouse, settings: Settings, day: dt.date) -> None:
+        from generators.media_store import MediaStore
+        from nightdesk.checks import NearDuplicateChecker
 
-def _check_cover(wh: Warehouse, settings: Settings, draft: dict):
-    from generators.media_store import MediaStore
+        self.wh, self.day = wh, day
+        self.media = MediaStore(settings.media_url)
+        self.near_duplicates = NearDuplicateChecker()
+        self._recent: dict[str, list[str]] = {}
+        self._covers: list[tuple[str, str]] = []
 
-    from nightdesk import checks
+    def start_round(self) -> None:
+        self._covers = self.wh.query_rows((_SQL / "checked_cover_hashes.sql").read_text())
 
-    sha = draft["media_sha256"]
-    params = dict(wh.query_rows(
-        "SELECT params FROM generation_log WHERE generation_id = {g:String} LIMIT 1", {"g": draft["generation_id"]}
-    )[0][0])
-    size = params.get("size", "1200x630").split("x")
-    nsfw = {"True": True, "False": False}.get(params.get("nsfw", "None"))
-    published = {h for (h,) in wh.query_rows(
-        "SELECT DISTINCT media_sha256 FROM drafts FINAL WHERE content_kind = 'cover' AND status = 'checked_ok' "
-        "AND draft_id != {id:String} AND media_sha256 != ''", {"id": draft["draft_id"]})}
-    data = MediaStore(settings.media_url).open(f"{sha[:2]}/{sha}.png")
-    return checks.run_image_checks(data, expected_size=(int(size[0]), int(size[1])), nsfw=nsfw,
-                                   published_hashes=published)
+    def check(self, draft: dict, sheet: FactSheet) -> list[dict]:
+        from nightdesk import checks
+
+        kind = draft["content_kind"]
+        if kind == COVER_KIND:
+            results = self._check_cover(draft)
+        else:
+            results = checks.run_text_checks(kind, draft["text"], sheet, recent_texts=self._recent_texts(kind),
+                                             near_duplicates=self.near_duplicates)
+        return [{"name": r.name, "passed": r.passed, "findings": [asdict(f) for f in r.details]} for r in results]
+
+    def _recent_texts(self, kind: str) -> list[str]:
+        if kind not in self._recent:
+            rows = self.wh.query_rows((_SQL / "recent_published_texts.sql").read_text(), {"d": self.day, "kind": kind})
+            self._recent[kind] = [text for (text,) in rows]
+        return self._recent[kind]
+
+    def _check_cover(self, draft: dict):
+        from generators.media_store import relpath_for
+        from nightdesk import checks
+
+        sha = draft["media_sha256"]
+        params = dict(draft["params"] or {})
+        width, height = params.get("size", "1200x630").split("x")
+        nsfw = {"True": True, "False": False}.get(params.get("nsfw", "None"))
+        others = {h for draft_id, h in self._covers if draft_id != draft["draft_id"]}
+        data = self.media.open(relpath_for(sha))
+        return checks.run_image_checks(data, expected_size=(int(width), int(height)), nsfw=nsfw,
+                                       published_hashes=others)
 
 
 def _check_row(day: dt.date, draft: dict, result: dict) -> dict:

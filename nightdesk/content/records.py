@@ -11,9 +11,11 @@ from typing import Any
 
 from nightdesk.clickhouse import Warehouse
 from nightdesk.content.prompts import Prompt
+from nightdesk.settings import WAREHOUSE_DIR
 from nightdesk.stories.factsheet import FactSheet
 
 Key = tuple[str, str, str, int]  # story_id, content_kind, facts_digest, attempt
+DONE_SQL = WAREHOUSE_DIR / "sql" / "generations_done.sql"
 
 
 @dataclass(frozen=True)
@@ -66,11 +68,7 @@ class RunContext:
 
 def done_keys(wh: Warehouse, logical_date: dt.date, kinds: Sequence[str]) -> set[Key]:
     """Keys already generated successfully for the date: these are never generated again."""
-    rows = wh.query_rows(
-        "SELECT story_id, content_kind, facts_digest, attempt FROM generation_log FINAL "
-        "WHERE logical_date = {d:Date} AND content_kind IN {k:Array(String)} AND status = 'ok'",
-        {"d": logical_date, "k": list(kinds)},
-    )
+    rows = wh.query_rows(DONE_SQL.read_text(), {"d": logical_date, "k": list(kinds)})
     return {(s, k, d, int(a)) for s, k, d, a in rows}
 
 

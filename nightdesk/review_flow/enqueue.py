@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -40,8 +39,6 @@ ATTEMPTS_SQL = WAREHOUSE_DIR / "sql" / "review_attempts.sql"
 #: hundred words, well under this; a runaway model output is cut here, and the cut marked.
 ATTEMPT_TEXT_CHARS = 2000
 CHECKED_STATUSES = ("checked_ok", "checked_failed")
-# The media store names every file <sha[:2]>/<sha256>.<ext> (generators.media_store).
-_MEDIA_NAME = re.compile(r"(?P<shard>[0-9a-f]{2})/(?P<sha>[0-9a-f]{64})\.[a-z0-9]{1,8}$")
 
 
 def enqueue_date(wh: Warehouse, logical_date: dt.date, queue: ReviewQueue | None = None,
@@ -181,11 +178,13 @@ def media_name(media_url: str, sha256: str, *, draft_id: str = "") -> str:
     The store names files by content, so the name is the URL's last two parts; it must
     carry the draft's recorded sha256, or the row points at some other image.
     """
-    match = _MEDIA_NAME.search(media_url or "")
-    if match is None or match["sha"] != sha256 or not sha256.startswith(match["shard"]):
+    from generators.media_store import relpath_for, relpath_in
+
+    relpath = relpath_in(media_url)
+    if relpath is None or not relpath.startswith(relpath_for(sha256, suffix=".")):
         raise ValueError(f"draft {draft_id}: cover URL {media_url!r} is not a media store name for "
-                         f"sha256 {sha256!r} (expected .../{sha256[:2]}/{sha256}.png)")
-    return match.group(0)
+                         f"sha256 {sha256!r} (expected .../{relpath_for(sha256)})")
+    return relpath
 
 
 def cover_alt_text(sheet: FactSheet, generator: str, catalog: Catalog) -> str:
