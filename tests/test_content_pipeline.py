@@ -158,6 +158,8 @@ def test_covers_are_stored_by_content_hash(content_run, warehouse, nightdesk_hom
     import hashlib
     from pathlib import Path
 
+    _, counts, _ = content_run
+    assert len(rows) == counts["stories"]
     for url, sha, size in rows:
         data = Path(url.removeprefix("file://")).read_bytes()
         assert hashlib.sha256(data).hexdigest() == sha and len(data) == size and sha in url

@@ -25,7 +25,7 @@ def test_dagbag_imports_without_errors():
 
     bag = DagBag(dag_folder=str(DAGS_DIR))
     assert bag.import_errors == {}
-    assert "nightdesk_elt" in bag.dags
+    assert set(bag.dags) == {"nightdesk_elt", "nightdesk_content", "nightdesk_publish"}
     for dag in bag.dags.values():
         # topological_sort raises on a cycle; every task must be reachable in order.
         assert len(list(dag.topological_sort())) == len(dag.tasks)

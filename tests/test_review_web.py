@@ -417,7 +417,8 @@ def test_data_is_escaped_everywhere(app, queue):
     assert "&lt;img src=x onerror=alert(2)&gt;" in draft  # the reject reason
     assert "&lt;iframe src=//evil&gt;" in pages[2]  # the comment in the history
     response = client.get(f"/draft/{HOSTILE}")
-    assert "script-src" not in response.headers["content-security-policy"]  # no scripts allowed at all
+    policy = [d.strip() for d in response.headers["content-security-policy"].split(";")]
+    assert "default-src 'none'" in policy and not any(d.startswith("script-src") for d in policy)  # no scripts
     assert response.headers["x-content-type-options"] == "nosniff"
 
 
@@ -481,13 +482,13 @@ def test_draft_page_lists_previous_attempts_escaped_with_why_they_failed(app, qu
     assert 'id="attempts"' not in client.get(f"/draft/{HEADLINE}").text
 
 
+# Literal "/../" segments are not listed: the HTTP client removes them before sending, so
+# such a case would test the client. Percent-encoded dots reach the app as "..".
 @pytest.mark.parametrize("path", [
     f"/cover/{ESCAPE}",                        # a stored path that leaves the media store
     f"/cover/{HEADLINE}",                      # a draft without an image
-    "/cover/../../../../etc/passwd",
     "/cover/%2e%2e/%2e%2e/etc/passwd",
     "/cover/carrier_spotlight/..%2f..%2fsecret.png",
-    "/static/../app.py",
     "/static/%2e%2e/app.py",
     "/static/..%2fapp.py",
 ])

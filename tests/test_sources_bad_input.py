@@ -25,7 +25,11 @@ from nightdesk.sources.readers import FileReader, HttpJsonReader, SqlReader
 from nightdesk.sources.schema import SourceError
 
 HEADER = "ticker,trade_date,open,high,low,close,volume,adj_close"
-QUICK = {"timeout": (1.0, 0.2), "backoff": (0.001, 0.01)}  # retries in milliseconds, not seconds
+# Retries in milliseconds, not seconds. A generous read timeout where the server answers
+# (a loaded machine must not turn a slow answer into a retry); a short one only where the
+# test makes the server hang, since those requests time out whatever the limit.
+QUICK = {"timeout": (5.0, 5.0), "backoff": (0.001, 0.01)}
+HANGING = {**QUICK, "timeout": (5.0, 0.2)}
 
 
 def _csv(path: Path, *rows: str) -> Path:
@@ -297,7 +301,7 @@ def test_http_next_links_and_bearer_token(warehouse, api, monkeypatch):
 def test_http_retries_timeouts_then_loads(warehouse, api):
     day = dt.date(2013, 6, 11)
     api.endpoints["/slow"] = endpoint = Endpoint([_prices(day, 3)], hang_first=2)
-    reader = HttpJsonReader(url=api.base + "/slow", attempts=4, **QUICK)
+    reader = HttpJsonReader(url=api.base + "/slow", attempts=4, **HANGING)
 
     report = load_source(warehouse, _http_source("bad_stocks_http_slow", reader), day)
 
@@ -311,7 +315,7 @@ def test_http_gives_up_after_attempts_and_keeps_the_previous_load(warehouse, api
     load_source(warehouse, _http_source("bad_stocks_http_dead", HttpJsonReader(url=api.base + "/good", **QUICK)), day)
     assert _counts(warehouse, "bad_stocks_http_dead", day) == (4, 0)
 
-    failing = _http_source("bad_stocks_http_dead", HttpJsonReader(url=api.base + "/dead", attempts=3, **QUICK))
+    failing = _http_source("bad_stocks_http_dead", HttpJsonReader(url=api.base + "/dead", attempts=3, **HANGING))
     with pytest.raises(SourceError) as caught:
         load_source(warehouse, failing, day)
 

@@ -50,9 +50,6 @@ def test_movers_fact_sheet_matches_the_mart(warehouse, marts):
     )[0]
     assert top.get("close").display == f"${close:,.2f}"
     assert top.get("change_pct").value == pytest.approx(change)
-    biggest = warehouse.scalar(
-        "SELECT max(abs(change_pct)) FROM mart_stock_daily WHERE trade_date = {d:Date}", {"d": marts})
-    assert abs(top.get("change_pct").value) <= biggest
 
 
 def test_selection_is_deterministic_and_fact_sheets_round_trip(warehouse, marts):

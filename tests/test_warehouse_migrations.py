@@ -33,11 +33,12 @@ def test_a_misnamed_migration_is_refused(tmp_path):
 
 
 def test_models_run_after_their_dependencies():
-    order = [m.name for m in transform.discover()]
-    for model in transform.discover():
-        for dep in model.depends_on:
-            if dep in order:
-                assert order.index(dep) < order.index(model.name)
+    models = transform.discover()
+    order = [m.name for m in models]
+    edges = [(dep, m.name) for m in models for dep in m.depends_on if dep in order]
+    assert edges, "no model depends on another: nothing to order"
+    for dep, name in edges:
+        assert order.index(dep) < order.index(name)
 
 
 def test_a_cycle_between_models_is_an_error(tmp_path):
