@@ -136,6 +136,7 @@ def test_sign_must_match_when_written(written, unbacked):
     ("9 minutes", None), ("9.0 minutes", None), ("nine minutes", None), ("a 9-minute average delay", None),
     ("9 flights", "9"),           # a count noun: only count facts may back it
     ("0 minutes", "0"),           # a measure: only facts in minutes may back it
+    ("9 hours", "9"), ("9 hrs", "9"), ("9 days", "9"),  # the right number in a unit no fact has
     ("167 departures", None),     # count nouns are interchangeable
     ("one flight", "one"), ("one of the busiest carriers", None),  # "one" is a pronoun without a unit
     ("a dozen flights", "a dozen"), ("top 3 routes", "3"),

@@ -121,6 +121,7 @@ def test_plain_superlatives_backed_by_labels_pass():
 @pytest.mark.parametrize("text, term", [
     ("What a damn delay at EWR.", "damn"), ("A DAMN delay.", "DAMN"), ("A fucking delay.", "fucking"),
     ("Passengers in first class had a smooth trip to Scunthorpe.", None), ("An assessment of delays.", None),
+    ("Arsenal fans flew United.", None), ("What an arsehole of a delay.", "arsehole"),
 ])
 def test_banned_terms_are_whole_words_any_case(text, term):
     messages = _failing(check_banned_terms(text))

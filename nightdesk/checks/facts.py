@@ -37,7 +37,7 @@ from nightdesk.checks.entities import Backing, unbacked_names
 from nightdesk.checks.masking import find_spans, mask
 from nightdesk.checks.numbers import MentionKind, NumberMention, find_numbers
 from nightdesk.checks.result import CheckResult, Finding
-from nightdesk.checks.wordlists import load_list, phrase_pattern
+from nightdesk.checks.wordlists import load_list, lowercase_set, phrase_pattern
 from nightdesk.stories.factsheet import Fact, FactKind, FactSheet
 
 CHECK_NAME = "facts"
@@ -54,6 +54,13 @@ _KIND_WORDS: dict[MentionKind, str] = {
     "points": "percentage-point", "foreign_currency": "non-USD currency",
 }
 _UNIT_ALIASES = {"min": "minutes", "mins": "minutes", "hr": "hours", "hrs": "hours"}
+# Units of measure: a number followed by one of these is that measure, so only a fact in
+# the same unit can back it ("9 hours" is not backed by 9.0 minutes).
+_MEASURES = frozenset(
+    form for unit in ("second", "minute", "hour", "day", "week", "month", "mile", "kilometer", "kilometre", "km",
+                      "degree", "inch", "foot", "feet", "pound", "kilogram", "kg", "ton", "tonne", "gallon", "liter")
+    for form in (unit, unit + "s")
+)
 _WORD = re.compile(r"[A-Za-z0-9]+")
 
 
@@ -76,7 +83,7 @@ def check_facts(text: str, sheet: FactSheet, *, allowed: Iterable[str] = ()) -> 
 
     findings = [f for d in dates if (f := _date_finding(d, days))]
     findings += [f for n in numbers if (f := _number_finding(n, numeric, {day.year for _, day in days}))]
-    common = frozenset(w.lower() for w in load_list("common_words.txt"))
+    common = lowercase_set("common_words.txt")
     findings += [
         Finding(f"unbacked name {m.text!r} at {m.span[0]}-{m.span[1]}: {_names_hint(names)}", m.span)
         for m in unbacked_names(work, text, lambda written: _best_backing(written, names), common)
@@ -121,7 +128,9 @@ def _number_finding(mention: NumberMention, facts: Sequence[Fact], years: set[in
         known = ", ".join(str(y) for y in sorted(years)) or "none"
         return Finding(f"unbacked year {mention.text!r} {where}: the fact sheet's dates are in {known}", mention.span)
     what = "rank" if mention.kind == "rank" else "figure"
-    if not pool:
+    if not pool and _measure(mention) in _MEASURES:
+        hint = f"the fact sheet has no fact in {_measure(mention)}"
+    elif not pool:
         hint = f"the fact sheet has no {_KIND_WORDS[mention.kind]} facts"
     else:
         nearest = min(pool, key=lambda f: abs(abs(float(f.value)) - abs(mention.value)))
@@ -141,7 +150,14 @@ def _candidates(mention: NumberMention, facts: Sequence[Fact]) -> list[Fact]:
         return [f for f in bound if f.kind == "number"]
     if bound:
         return [f for f in pool if f.kind == "count"]
+    if _measure(mention) in _MEASURES:
+        return []  # a measure the fact sheet has no fact in
     return pool
+
+
+def _measure(mention: NumberMention) -> str:
+    """The word after the number, with abbreviations spelt out ("hrs" -> "hours")."""
+    return _UNIT_ALIASES.get(mention.next_word, mention.next_word)
 
 
 def _unit_facts(word: str, facts: Sequence[Fact]) -> list[Fact]:
