@@ -127,6 +127,21 @@ def test_enqueue_rerun_adds_nothing_and_keeps_decided_drafts(queue):
     assert len(queue.events_since(0)) == events
 
 
+def test_enqueue_rerun_after_an_edit_keeps_the_edit(queue):
+    """A retried or cleared pipeline task enqueues the same generation again: the editor's
+    edit (and the re-check that replaced the pipeline's verdict) must survive it."""
+    draft = item()
+    queue.enqueue([draft])
+    queue.edit(draft.draft_id, "ann", 1, "Ann's headline", qc_passed=True, qc_json='[{"name": "facts"}]')
+
+    report = queue.enqueue([draft])
+
+    assert report == EnqueueReport(added=0, refreshed=0, kept=0, unchanged=1)
+    kept = queue.get(draft.draft_id)
+    assert (kept.version, kept.text, kept.qc_json) == (2, "Ann's headline", '[{"name": "facts"}]')
+    assert actions(queue, draft.draft_id) == ["enqueue", "edit"]
+
+
 def test_enqueue_refreshes_an_undecided_draft_whose_generation_changed(queue):
     draft = item()
     queue.enqueue([draft])

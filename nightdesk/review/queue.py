@@ -58,7 +58,10 @@ from nightdesk.stories.catalog import CONTENT_KINDS
 ITEMS = ReviewItem.__table__
 AUDIT = AuditEvent.__table__
 # Fields whose change makes a rerun of the pipeline refresh an undecided draft.
-_GENERATED = ("facts_json", "qc_passed", "qc_json", "media_relpath", "media_sha256", "attempts_json")
+_GENERATED = ("facts_json", "media_relpath", "media_sha256", "attempts_json")
+# The pipeline's verdict on the generated text; an edit replaces it with the re-check of
+# the edited text, so it is compared only while the text is the generated one.
+_VERDICT = ("qc_passed", "qc_json")
 # Why an attempt was refused, as recorded in its conflict row.
 _REFUSALS: dict[type[ReviewError], str] = {
     ConflictError: "stale_version", InvalidTransition: "invalid_transition",
@@ -475,7 +478,13 @@ def _generated(item: NewItem) -> dict[str, Any]:
 
 
 def _generated_changed(row: sa.Row, item: NewItem) -> bool:
-    return row.original_text != item.text or any(getattr(row, k) != getattr(item, k) for k in _GENERATED)
+    """Whether the pipeline produced something else than the row was enqueued with.
+
+    An edited draft keeps the re-check of its edit, not the pipeline's verdict, so a rerun
+    that generated the same text (a retried or cleared task) leaves the edit in place.
+    """
+    compared = _GENERATED if row.text != row.original_text else _GENERATED + _VERDICT
+    return row.original_text != item.text or any(getattr(row, k) != getattr(item, k) for k in compared)
 
 
 def _validate_new(items: Sequence[NewItem]) -> None:

@@ -156,6 +156,7 @@ def authenticate(request: Request, username: str, password: str) -> UserView | N
         client address; the password was not checked.
     """
     svc = services(request)
+    username = username.strip()  # one account, one throttle counter, however the form or API sent it
     attempt = svc.login_throttle.begin(username, request.client.host if request.client else "unknown")
     user = svc.users.authenticate(username, password)
     if user is not None:

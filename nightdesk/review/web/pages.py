@@ -344,7 +344,7 @@ def cover(request: Request, editor: Editor, draft_id: str) -> Response:
                         media_type="text/plain")
     suffix = item.media_relpath.rsplit(".", 1)[-1].lower()
     return Response(data, media_type=_MEDIA_TYPES.get(suffix, "application/octet-stream"),
-                    headers={"Cache-Control": "private, max-age=3600"})
+                    headers={"Cache-Control": "private, no-cache"})  # same URL after a refresh: revalidate
 
 
 # -- history -------------------------------------------------------------------------
