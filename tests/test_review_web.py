@@ -17,6 +17,7 @@ import subprocess
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from fastapi import FastAPI
@@ -168,6 +169,16 @@ def test_pages_need_a_session(app, path):
     assert response.headers["location"].startswith("/login")
     if path != "/":
         assert "next=" in response.headers["location"]
+
+
+def test_a_form_posted_after_the_session_ran_out_comes_back_to_its_page(app):
+    client = TestClient(app, follow_redirects=False)
+    response = client.post(f"/draft/{HEADLINE}/approve", data={"expected_version": "1"},
+                           headers={"referer": f"http://testserver/draft/{HEADLINE}"})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=" + quote(f"/draft/{HEADLINE}", safe="")
+    foreign = client.post(f"/draft/{HEADLINE}/approve", headers={"referer": "http://evil.example/draft/x"})
+    assert foreign.headers["location"] == "/login"
 
 
 @pytest.mark.parametrize("path", ["/api/drafts", f"/api/drafts/{HEADLINE}", "/api/session"])

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import jinja2
 from fastapi import FastAPI, Request
@@ -241,12 +241,25 @@ async def _login_required(request: Request, exc: Exception) -> Response:
     if is_api(request):
         return JSONResponse({"error": "login_required", "message": "sign in first: POST /api/login"},
                             status_code=401)
-    target = route_path(request)
+    target = route_path(request) if request.method == "GET" else _referring_page(request)
     if request.method == "GET" and request.url.query:
         target += "?" + request.url.query
     login = url(request, "login_form")
     return RedirectResponse(f"{login}?next={quote(target, safe='')}" if target not in ("", "/") else login,
                             status_code=303)
+
+
+def _referring_page(request: Request) -> str:
+    """Where a form posted without a live session came from, inside this app ("/" if unknown).
+
+    The POST path is an action (``/draft/<id>/approve``), not a page to come back to after
+    signing in again; the page holding the form is.
+    """
+    referer = urlsplit(request.headers.get("referer", ""))
+    root = request.scope.get("root_path", "")
+    if referer.netloc != request.url.netloc or not referer.path.startswith(root or "/"):
+        return "/"
+    return referer.path[len(root):] + (f"?{referer.query}" if referer.query else "")
 
 
 async def _csrf_failed(request: Request, exc: Exception) -> Response:
