@@ -19,12 +19,10 @@ import datetime as dt
 import functools
 import http.server
 import io
-import json
 import os
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -38,7 +36,7 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is mi
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
 
 from generators.media_store import MediaStore  # noqa: E402
-from nightdesk.checks import passed, run_text_checks  # noqa: E402
+from nightdesk.checks import passed, results_json, run_text_checks  # noqa: E402
 from nightdesk.publish.layout import page_path  # noqa: E402
 from nightdesk.review.queue import ReviewQueue  # noqa: E402
 from nightdesk.review.users import UserStore  # noqa: E402
@@ -89,8 +87,7 @@ def _item(kind: str, text: str, **extra: str) -> NewItem:
     else:
         results = run_text_checks(kind, text, SHEET)
         ok = passed(results)
-        qc = json.dumps([{"name": r.name, "passed": r.passed, "findings": [asdict(f) for f in r.details]}
-                         for r in results])
+        qc = results_json(r.to_dict() for r in results)
     return NewItem(draft_id=f"{STORY}/{kind}", logical_date=dt.date(2013, 3, 1), story_id=STORY,
                    story_type="carrier_spotlight", kind=kind, text=text, facts_json=SHEET.to_json(), qc_passed=ok,
                    qc_json=qc, attempts=2, generator="template", model_id="", **extra)

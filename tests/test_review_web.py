@@ -15,7 +15,6 @@ import os
 import re
 import subprocess
 import sys
-from dataclasses import asdict
 from pathlib import Path
 from urllib.parse import quote
 
@@ -25,7 +24,7 @@ from fastapi.testclient import TestClient
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from generators.media_store import MediaStore
-from nightdesk.checks import passed, run_text_checks
+from nightdesk.checks import passed, results_json, run_text_checks
 from nightdesk.review.queue import ReviewQueue
 from nightdesk.review.users import UserStore
 from nightdesk.review.views import NewItem
@@ -86,8 +85,7 @@ def checked(story_id: str, kind: str, text: str, sheet: FactSheet | None = None,
     else:
         results = run_text_checks(kind, text, sheet)
         ok = passed(results)
-        qc = json.dumps([{"name": r.name, "passed": r.passed, "findings": [asdict(f) for f in r.details]}
-                         for r in results])
+        qc = results_json(r.to_dict() for r in results)
     return NewItem(draft_id=f"{story_id}/{kind}", logical_date=DAY, story_id=story_id,
                    story_type="carrier_spotlight", kind=kind, text=text, facts_json=sheet.to_json(),
                    qc_passed=ok, qc_json=qc, attempts=1, generator="template", model_id="", **extra)
@@ -674,7 +672,8 @@ def test_json_api_round_trip(app, queue):
     assert no_token.status_code == 403
     edited = client.post(f"/api/drafts/{HEADLINE}/edit", headers=headers,
                          json={"expected_version": draft["version"], "text": BAD_HEADLINE}).json()
-    assert edited["qc_passed"] is False and edited["checks"][0]["findings"][0]["span"] == [11, 16]
+    facts = next(c for c in edited["checks"] if c["name"] == "facts")
+    assert edited["qc_passed"] is False and facts["findings"][0]["span"] == [11, 16]
     refused = client.post(f"/api/drafts/{HEADLINE}/approve", headers=headers,
                           json={"expected_version": edited["version"]})
     assert refused.status_code == 422 and refused.json()["error"] == "QCFailedError"

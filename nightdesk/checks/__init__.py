@@ -18,15 +18,15 @@ from nightdesk.checks.images import check_image, image_sha256
 from nightdesk.checks.leakage import check_injection_echo, check_plain_text
 from nightdesk.checks.pii import check_pii
 from nightdesk.checks.readability import check_readability
-from nightdesk.checks.result import CheckResult, Finding, passed
+from nightdesk.checks.result import CheckResult, Finding, passed, results_json
 from nightdesk.checks.rules import check_claims, check_form
 from nightdesk.checks.similarity import NearDuplicateChecker
 from nightdesk.stories.catalog import COVER_KIND, TEXT_KINDS
 from nightdesk.stories.factsheet import FactSheet
 
 __all__ = [
-    "CheckResult", "Finding", "NearDuplicateChecker", "image_sha256", "passed", "run_image_checks",
-    "run_text_checks",
+    "CheckResult", "Finding", "NearDuplicateChecker", "image_sha256", "passed", "results_json", "run_alt_text_checks",
+    "run_image_checks", "run_text_checks",
 ]
 
 
@@ -54,6 +54,13 @@ def run_text_checks(
         check_readability(kind, text),
         (near_duplicates or NearDuplicateChecker()).check(text, recent_texts),
     ]
+
+
+def run_alt_text_checks(text: str, factsheet: FactSheet) -> list[CheckResult]:
+    """The checks that apply to any text, for a cover's alt text: facts, banned terms,
+    personal data, markup and injection echo (no form or readability rules)."""
+    return [check_facts(text, factsheet), check_banned_terms(text), check_pii(text), check_plain_text(text),
+            check_injection_echo(text, factsheet)]
 
 
 def run_image_checks(data: bytes, *, expected_size: tuple[int, int], nsfw: bool | None,

@@ -7,8 +7,9 @@ the draft, so the UI can highlight an unbacked figure), instead of raising.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 Severity = Literal["fail", "warn"]
@@ -42,6 +43,16 @@ class CheckResult:
         """Build a result whose ``passed`` agrees with its findings (one place decides it)."""
         details = sorted(findings, key=lambda f: f.span or (-1, -1))
         return cls(name, not any(f.severity == "fail" for f in details), details)
+
+    def to_dict(self) -> dict:
+        """The stored shape (``draft_checks``, the review queue): ``{"name", "passed", "findings"}``."""
+        return {"name": self.name, "passed": self.passed, "findings": [asdict(f) for f in self.details]}
+
+
+def results_json(results: Iterable[dict]) -> str:
+    """Check results (as :meth:`CheckResult.to_dict` gives them) as canonical JSON: by name,
+    keys sorted, so the same results are always the same text."""
+    return json.dumps(sorted(results, key=lambda r: r["name"]), ensure_ascii=False, sort_keys=True)
 
 
 def passed(results: Iterable[CheckResult]) -> bool:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import asdict
 
 from nightdesk.clickhouse import Warehouse
 from nightdesk.content.produce import write_items
@@ -118,7 +117,7 @@ class _Checker:
         else:
             results = checks.run_text_checks(kind, draft["text"], sheet, recent_texts=self._recent_texts(kind),
                                              near_duplicates=self.near_duplicates)
-        return [{"name": r.name, "passed": r.passed, "findings": [asdict(f) for f in r.details]} for r in results]
+        return [r.to_dict() for r in results]
 
     def _recent_texts(self, kind: str) -> list[str]:
         if kind not in self._recent:

@@ -10,13 +10,8 @@ admits a single process, Airflow's).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 
-from nightdesk.checks import CheckResult, passed, run_text_checks
-from nightdesk.checks.banned import check_banned_terms
-from nightdesk.checks.facts import check_facts
-from nightdesk.checks.leakage import check_injection_echo, check_plain_text
-from nightdesk.checks.pii import check_pii
+from nightdesk.checks import passed, results_json, run_alt_text_checks, run_text_checks
 from nightdesk.review.views import ItemView
 from nightdesk.stories.catalog import COVER_KIND
 from nightdesk.stories.factsheet import FactSheet
@@ -33,15 +28,10 @@ def recheck(item: ItemView, text: str) -> tuple[bool, str]:
     """
     sheet = FactSheet.from_json(item.facts_json)
     if item.kind == COVER_KIND:
-        alt_text = [check_facts(text, sheet), check_banned_terms(text), check_pii(text), check_plain_text(text),
-                    check_injection_echo(text, sheet)]
+        alt_text = run_alt_text_checks(text, sheet)
         names = {r.name for r in alt_text}
         kept = [r for r in json.loads(item.qc_json) if r["name"] not in names]
-        results = [_as_json(r) for r in alt_text] + kept
-        return passed(alt_text) and all(r["passed"] for r in kept), json.dumps(results)
+        return (passed(alt_text) and all(r["passed"] for r in kept),
+                results_json([r.to_dict() for r in alt_text] + kept))
     checked = run_text_checks(item.kind, text, sheet)
-    return passed(checked), json.dumps([_as_json(r) for r in checked])
-
-
-def _as_json(result: CheckResult) -> dict:
-    return {"name": result.name, "passed": result.passed, "findings": [asdict(f) for f in result.details]}
+    return passed(checked), results_json(r.to_dict() for r in checked)

@@ -24,6 +24,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from nightdesk.checks.result import results_json
 from nightdesk.clickhouse import Warehouse
 from nightdesk.settings import WAREHOUSE_DIR
 from nightdesk.stories.catalog import COVER_KIND, Catalog, load_catalog
@@ -165,11 +166,10 @@ def qc_json(row: dict[str, Any]) -> str:
     names = _as_list(row.get("check_names"))
     passed = _as_list(row.get("check_passed"))
     findings = _as_list(row.get("check_findings"))
-    results = [
+    return results_json(
         {"name": name, "passed": bool(ok), "findings": json.loads(found or "[]")}
-        for name, ok, found in sorted(zip(names, passed, findings, strict=True), key=lambda r: r[0])
-    ]
-    return json.dumps(results, ensure_ascii=False, sort_keys=True)
+        for name, ok, found in zip(names, passed, findings, strict=True)
+    )
 
 
 def media_name(media_url: str, sha256: str, *, draft_id: str = "") -> str:
