@@ -67,6 +67,16 @@ def test_headline_form(headline, problem):
     assert (messages == []) if problem is None else (len(messages) == 1 and problem in messages[0]), messages
 
 
+@pytest.mark.parametrize("text, problem", [
+    (BRIEF, None),
+    (BRIEF.rstrip(".") + " and its busiest route was EWR-IAH", "must end a sentence"),
+    (BRIEF.rstrip(".") + " and the", "stops mid-sentence, on 'the'"),
+])
+def test_prose_ends_a_sentence(text, problem):
+    messages = _failing(check_form("brief", text))
+    assert (messages == []) if problem is None else (len(messages) == 1 and problem in messages[0]), messages
+
+
 @pytest.mark.parametrize("kind, low, high", [("brief", 30, 160), ("summary", 12, 80), ("marketing", 15, 120)])
 def test_word_ranges_per_kind(kind, low, high):
     def words(n: int) -> str:

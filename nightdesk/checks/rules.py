@@ -73,6 +73,8 @@ def check_form(kind: str, text: str) -> CheckResult:
     if unfinished := _UNFINISHED.search(body):
         findings.append(Finding(f"the {kind} stops mid-sentence, on {unfinished.group().strip()!r}",
                                 unfinished.span()))
+    elif rules.trailing_period and not body.endswith((".", "!", "?", '."', '!"', '?"')):
+        findings.append(Finding(f"the {kind} must end a sentence (. ! or ?)", (len(body) - 1, len(body))))
     if not rules.trailing_period and body.endswith(".") and not body.endswith(_ABBREVIATIONS):
         findings.append(Finding(f"the {kind} must not end with a period", (len(body) - 1, len(body))))
     return CheckResult.of("form", findings)
