@@ -426,6 +426,18 @@ def test_bulk_approve_decides_each_draft_on_its_own(queue):
     assert queue.counts()["approved"] == 1
 
 
+def test_approvals_gives_each_drafts_last_approval(queue):
+    approved, queued = item("UA"), item("DL")
+    queue.enqueue([approved, queued])
+    queue.approve(approved.draft_id, "ann", 1)
+    queue.publish([approved.draft_id])
+
+    found = queue.approvals([approved.draft_id, queued.draft_id, "no/such/draft"])
+
+    assert list(found) == [approved.draft_id]
+    assert (found[approved.draft_id].action, found[approved.draft_id].actor) == ("approve", "ann")
+
+
 def test_comments_go_to_the_history_only(queue):
     [draft] = queued(queue)
     queue.comment(draft.draft_id, "ann", "check the on-time figure")

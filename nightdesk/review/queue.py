@@ -262,6 +262,12 @@ class ReviewQueue:
         """Every audit row of a draft, oldest first (empty for an unknown draft)."""
         return self._events(sa.select(AUDIT).where(AUDIT.c.draft_id == draft_id).order_by(AUDIT.c.id))
 
+    def approvals(self, draft_ids: Sequence[str]) -> dict[str, AuditEventView]:
+        """The last ``approve`` event of each of ``draft_ids`` that has one (one query)."""
+        events = self._events(sa.select(AUDIT).where(AUDIT.c.action == "approve", AUDIT.c.draft_id.in_(draft_ids))
+                              .order_by(AUDIT.c.id))
+        return {event.draft_id: event for event in events}  # later events overwrite earlier ones
+
     def editor_history(self, editor: str, *, limit: int = 200) -> builtins.list[AuditEventView]:
         """What ``editor`` did (conflicts included), newest first."""
         return self._events(sa.select(AUDIT).where(AUDIT.c.actor == editor).order_by(AUDIT.c.id.desc()).limit(limit))

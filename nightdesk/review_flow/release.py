@@ -32,7 +32,7 @@ import hashlib
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
     from nightdesk.publish.model import PublishedStory
     from nightdesk.review.queue import ReviewQueue
-    from nightdesk.review.views import ItemView
+    from nightdesk.review.views import AuditEventView, ItemView
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +150,7 @@ def build_releases(items: Iterable[ItemView], queue: ReviewQueue,
     for item in items:
         if item.state in _APPROVED:
             grouped[item.story_id][item.kind] = item
+    approvals = queue.approvals([i.draft_id for parts in grouped.values() for i in parts.values()])
     releases: list[StoryRelease] = []
     waiting: dict[str, str] = {}
     broken: dict[str, str] = {}
@@ -160,13 +161,14 @@ def build_releases(items: Iterable[ItemView], queue: ReviewQueue,
             waiting[story_id] = f"{' and '.join(missing)} not approved"
             continue
         try:
-            releases.append(build_release(parts, queue, media))
+            releases.append(build_release(parts, approvals, media))
         except (ValueError, OSError) as exc:  # a missing or altered cover
             broken[story_id] = str(exc)
     return releases, waiting, broken
 
 
-def build_release(parts: dict[str, ItemView], queue: ReviewQueue, media: MediaStore) -> StoryRelease:
+def build_release(parts: dict[str, ItemView], approvals: Mapping[str, AuditEventView],
+                  media: MediaStore) -> StoryRelease:
     """One story from its approved drafts (``kind -> item``; headline and brief present)."""
     from nightdesk.publish.model import PublishedStory
 
@@ -180,7 +182,7 @@ def build_release(parts: dict[str, ItemView], queue: ReviewQueue, media: MediaSt
         except FileNotFoundError as exc:
             raise ValueError(f"cover {cover.media_relpath!r} of {cover.draft_id} is not in the media store "
                              f"{media.base_url}") from exc
-    approvers, approved_at = _approvals(parts.values(), queue)
+    approvers, approved_at = _approvals(parts.values(), approvals)
     story = PublishedStory(
         story_id=headline.story_id,
         story_type=headline.story_type,
@@ -199,7 +201,7 @@ def build_release(parts: dict[str, ItemView], queue: ReviewQueue, media: MediaSt
     return StoryRelease(story, tuple(sorted(item.draft_id for item in parts.values())))
 
 
-def _approvals(items: Iterable[ItemView], queue: ReviewQueue) -> tuple[list[str], dt.datetime]:
+def _approvals(items: Iterable[ItemView], approvals: Mapping[str, AuditEventView]) -> tuple[list[str], dt.datetime]:
     """The editors who approved the drafts (sorted) and the latest approval time.
 
     Read from the audit trail (the last ``approve`` of each draft) rather than the row's
@@ -209,9 +211,8 @@ def _approvals(items: Iterable[ItemView], queue: ReviewQueue) -> tuple[list[str]
     editors: set[str] = set()
     latest: dt.datetime | None = None
     for item in items:
-        approvals = [e for e in queue.history(item.draft_id) if e.action == "approve"]
-        if approvals:
-            editor, at = approvals[-1].actor, approvals[-1].at
+        if (approval := approvals.get(item.draft_id)) is not None:
+            editor, at = approval.actor, approval.at
         elif item.decided_by and item.decided_at:
             editor, at = item.decided_by, item.decided_at
         else:
