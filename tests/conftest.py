@@ -98,3 +98,22 @@ def review_url(request, tmp_path) -> str:
     Base.metadata.drop_all(engine)
     engine.dispose()
     return url
+
+
+@pytest.fixture(scope="module")
+def template_night(warehouse, ops_db, airflow_db, tmp_path_factory, request):
+    """A module's own review store and public site, with the content DAG on the templates.
+
+    Yields ``(review_url, output_dir, run)`` while the environment points at them; ``run``
+    is ``nightdesk.runner.run_dag``. The ELT and content runs are the test's to make.
+    """
+    from nightdesk.runner import run_dag
+
+    root = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
+    url, out = f"sqlite:///{root / 'review.sqlite'}", root / "public"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NIGHTDESK_TEXT_MODEL", "template")
+        mp.delenv("NIGHTDESK_IMAGE_MODEL", raising=False)
+        mp.setenv("NIGHTDESK_REVIEW_DB_URL", url)
+        mp.setenv("NIGHTDESK_OUTPUT_URL", str(out))
+        yield url, out, run_dag

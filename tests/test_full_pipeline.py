@@ -28,43 +28,35 @@ class Night:
 
 
 @pytest.fixture(scope="module")
-def night(warehouse, ops_db, airflow_db, tmp_path_factory):
+def night(template_night, warehouse):
     from fastapi.testclient import TestClient
 
     from nightdesk.review.queue import ReviewQueue
     from nightdesk.review.users import UserStore
     from nightdesk.review.web import create_app
-    from nightdesk.runner import run_dag
 
-    root = tmp_path_factory.mktemp("full-pipeline")
     n = Night()
-    n.url = f"sqlite:///{root / 'review.sqlite'}"
-    n.out = root / "public"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NIGHTDESK_TEXT_MODEL", "template")
-        mp.delenv("NIGHTDESK_IMAGE_MODEL", raising=False)
-        mp.setenv("NIGHTDESK_REVIEW_DB_URL", n.url)
-        mp.setenv("NIGHTDESK_OUTPUT_URL", str(n.out))
-        # 1. the night: ELT, then content (which ends by filling the review queue)
-        n.elt = run_dag("nightdesk_elt", DAY)
-        n.content = run_dag("nightdesk_content", DAY)
+    n.url, n.out, run_dag = template_night
+    # 1. the night: ELT, then content (which ends by filling the review queue)
+    n.elt = run_dag("nightdesk_elt", DAY)
+    n.content = run_dag("nightdesk_content", DAY)
 
-        # 2. the morning: two editors decide in the review UI, over its JSON API
-        UserStore(n.url).add("ana", PASSWORD, "editor")
-        UserStore(n.url).add("ben", PASSWORD, "editor")
-        app = create_app(queue=ReviewQueue(n.url), users=UserStore(n.url),
-                         secret_key=secrets.token_urlsafe(48), secure_cookie=False)
-        with TestClient(app) as ana, TestClient(app) as ben:
-            n.ana, n.ben = Editor(ana, "ana"), Editor(ben, "ben")
-            n.listed = n.ana.drafts()
-            decide(n)
-        n.queue = ReviewQueue(n.url)
+    # 2. the morning: two editors decide in the review UI, over its JSON API
+    UserStore(n.url).add("ana", PASSWORD, "editor")
+    UserStore(n.url).add("ben", PASSWORD, "editor")
+    app = create_app(queue=ReviewQueue(n.url), users=UserStore(n.url),
+                     secret_key=secrets.token_urlsafe(48), secure_cookie=False)
+    with TestClient(app) as ana, TestClient(app) as ben:
+        n.ana, n.ben = Editor(ana, "ana"), Editor(ben, "ben")
+        n.listed = n.ana.drafts()
+        decide(n)
+    n.queue = ReviewQueue(n.url)
 
-        # 3. publishing
-        n.publish = run_dag("nightdesk_publish", DAY)
-        n.feed = json.loads((n.out / "feed.json").read_text())
-        n.files = sorted(p.relative_to(n.out).as_posix() for p in n.out.rglob("*") if p.is_file())
-        yield n
+    # 3. publishing
+    n.publish = run_dag("nightdesk_publish", DAY)
+    n.feed = json.loads((n.out / "feed.json").read_text())
+    n.files = sorted(p.relative_to(n.out).as_posix() for p in n.out.rglob("*") if p.is_file())
+    yield n
 
 
 class Editor:

@@ -56,74 +56,66 @@ class Scenario:
 
 
 @pytest.fixture(scope="module")
-def scenario(warehouse, ops_db, airflow_db, tmp_path_factory):
+def scenario(template_night, warehouse):
     from nightdesk.review.queue import ReviewQueue
     from nightdesk.review.recheck import recheck
     from nightdesk.review_flow.enqueue import enqueue_date
-    from nightdesk.runner import run_dag
 
-    root = tmp_path_factory.mktemp("publish-flow")
     s = Scenario()
-    s.url = f"sqlite:///{root / 'review.sqlite'}"
-    s.out = root / "public"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NIGHTDESK_TEXT_MODEL", "template")
-        mp.delenv("NIGHTDESK_IMAGE_MODEL", raising=False)
-        mp.setenv("NIGHTDESK_REVIEW_DB_URL", s.url)
-        mp.setenv("NIGHTDESK_OUTPUT_URL", str(s.out))
-        assert run_dag("nightdesk_elt", DAY).ok
-        s.content = run_dag("nightdesk_content", DAY)
-        q = ReviewQueue(s.url)
-        s.events_after_dag = len(q.events_since(0))
-        s.enqueue_again = enqueue_date(warehouse, DAY, q)
-        s.events_after_rerun = len(q.events_since(0))
+    s.url, s.out, run_dag = template_night
+    assert run_dag("nightdesk_elt", DAY).ok
+    s.content = run_dag("nightdesk_content", DAY)
+    q = ReviewQueue(s.url)
+    s.events_after_dag = len(q.events_since(0))
+    s.enqueue_again = enqueue_date(warehouse, DAY, q)
+    s.events_after_rerun = len(q.events_since(0))
 
-        # 2. editors decide
-        items = {i.draft_id: i for i in q.list(limit=1000)}
-        s.n_items = len(items)
-        stories = sorted({i.story_id for i in items.values()
-                          if all(items[f"{i.story_id}/{k}"].qc_passed for k in ("headline", "brief", "cover"))})
-        assert len(stories) >= 4, stories
-        edits = {sid: items[f"{sid}/headline"].text + " — the figures" for sid in stories}
-        s.A = next(sid for sid in stories if recheck(items[f"{sid}/headline"], edits[sid])[0])
-        s.B, s.C, s.D = [sid for sid in stories if sid != s.A][:3]
-        head = items[f"{s.A}/headline"]
-        passed, qc = recheck(head, edits[s.A])
-        q.edit(head.draft_id, EDITOR, head.version, edits[s.A], qc_passed=passed, qc_json=qc)
-        s.edited_headline = edits[s.A]
-        for kind in ("headline", "brief", "summary", "cover"):
-            d = q.get(f"{s.A}/{kind}")
-            q.approve(d.draft_id, EDITOR, d.version)
-        for kind in ("headline", "brief"):
-            d = q.get(f"{s.B}/{kind}")
-            q.approve(d.draft_id, "lee", d.version)
-        d = q.get(f"{s.C}/headline")
+    # 2. editors decide
+    items = {i.draft_id: i for i in q.list(limit=1000)}
+    s.n_items = len(items)
+    stories = sorted({i.story_id for i in items.values()
+                      if all(items[f"{i.story_id}/{k}"].qc_passed for k in ("headline", "brief", "cover"))})
+    assert len(stories) >= 4, stories
+    edits = {sid: items[f"{sid}/headline"].text + " — the figures" for sid in stories}
+    s.A = next(sid for sid in stories if recheck(items[f"{sid}/headline"], edits[sid])[0])
+    s.B, s.C, s.D = [sid for sid in stories if sid != s.A][:3]
+    head = items[f"{s.A}/headline"]
+    passed, qc = recheck(head, edits[s.A])
+    q.edit(head.draft_id, EDITOR, head.version, edits[s.A], qc_passed=passed, qc_json=qc)
+    s.edited_headline = edits[s.A]
+    for kind in ("headline", "brief", "summary", "cover"):
+        d = q.get(f"{s.A}/{kind}")
         q.approve(d.draft_id, EDITOR, d.version)
-        d = q.get(f"{s.D}/brief")
-        q.reject(d.draft_id, EDITOR, d.version, "repeats the headline")
-        d = q.get(f"{s.D}/headline")
-        q.approve(d.draft_id, EDITOR, d.version)
+    for kind in ("headline", "brief"):
+        d = q.get(f"{s.B}/{kind}")
+        q.approve(d.draft_id, "lee", d.version)
+    d = q.get(f"{s.C}/headline")
+    q.approve(d.draft_id, EDITOR, d.version)
+    d = q.get(f"{s.D}/brief")
+    q.reject(d.draft_id, EDITOR, d.version, "repeats the headline")
+    d = q.get(f"{s.D}/headline")
+    q.approve(d.draft_id, EDITOR, d.version)
 
-        # 3. publish, twice, then change decisions and publish again
-        s.first = run_dag("nightdesk_publish", DAY)
-        s.tree1, s.feed1, s.atom1 = tree(s.out), json.loads((s.out / "feed.json").read_text()), atom_pages(s.out)
-        s.states1 = {i.draft_id: i.state for i in q.list(limit=1000)}
-        s.pub1 = publications(warehouse, s.out)
-        s.second = run_dag("nightdesk_publish", DAY)
-        s.tree2, s.pub2 = tree(s.out), publications(warehouse, s.out)
-        s.publish_events2 = sum(e.action == "publish" for e in q.events_since(0))
+    # 3. publish, twice, then change decisions and publish again
+    s.first = run_dag("nightdesk_publish", DAY)
+    s.tree1, s.feed1, s.atom1 = tree(s.out), json.loads((s.out / "feed.json").read_text()), atom_pages(s.out)
+    s.states1 = {i.draft_id: i.state for i in q.list(limit=1000)}
+    s.pub1 = publications(warehouse, s.out)
+    s.second = run_dag("nightdesk_publish", DAY)
+    s.tree2, s.pub2 = tree(s.out), publications(warehouse, s.out)
+    s.publish_events2 = sum(e.action == "publish" for e in q.events_since(0))
 
-        d = q.get(f"{s.A}/marketing")
-        q.approve(d.draft_id, EDITOR, d.version)
-        s.marketing = d.text
-        d = q.get(f"{s.B}/headline")
-        q.withdraw(d.draft_id, EDITOR, d.version, "wrong airline named")
-        s.third = run_dag("nightdesk_publish", DAY)
-        s.tree3, s.feed3 = tree(s.out), json.loads((s.out / "feed.json").read_text())
-        s.pub3 = publications(warehouse, s.out)
-        s.audit = q.events_since(0)
-        s.queue = q
-        yield s
+    d = q.get(f"{s.A}/marketing")
+    q.approve(d.draft_id, EDITOR, d.version)
+    s.marketing = d.text
+    d = q.get(f"{s.B}/headline")
+    q.withdraw(d.draft_id, EDITOR, d.version, "wrong airline named")
+    s.third = run_dag("nightdesk_publish", DAY)
+    s.tree3, s.feed3 = tree(s.out), json.loads((s.out / "feed.json").read_text())
+    s.pub3 = publications(warehouse, s.out)
+    s.audit = q.events_since(0)
+    s.queue = q
+    yield s
 
 
 # -- 1. enqueue ----------------------------------------------------------------------
