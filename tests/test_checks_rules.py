@@ -60,7 +60,9 @@ def _failing(result) -> list[str]:
     ("AAPL: March 1, 2013: AAPL fell 2.48% to", "stops mid-sentence, on 'to'"),  # cut by the token limit
     ("JetBlue Airways on March 1, 2013:", "stops mid-sentence, on ':'"),
     ("The 1.94% rise in FB shares on March 1, 2013, with a", "stops mid-sentence, on 'a'"),
-    ("Delta ran 81.2% of flights on time", None),  # "Delta" ends in "a" but is not the article
+    ("Delta ran 81.2% of flights on time", None),
+    ("Delays at LGA on March 1, 2013. Departure delays at one New York", "must be one sentence"),
+    ("ExpressJet Airlines Inc. ran 59.9% of flights on time", None),  # an abbreviation, not a sentence end  # "Delta" ends in "a" but is not the article
 ])
 def test_headline_form(headline, problem):
     messages = _failing(check_form("headline", headline))

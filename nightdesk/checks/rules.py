@@ -70,6 +70,8 @@ def check_form(kind: str, text: str) -> CheckResult:
     if rules.one_line and (newline := re.search(r"[\r\n]", body)):
         findings.append(Finding(f"the {kind} must be one line; it breaks at {newline.start()}",
                                 (newline.start(), newline.end())))
+    elif rules.one_line and (second := _second_sentence(body)) is not None:
+        findings.append(Finding(f"the {kind} must be one sentence; another starts at {second}", (second, len(body))))
     if unfinished := _UNFINISHED.search(body):
         findings.append(Finding(f"the {kind} stops mid-sentence, on {unfinished.group().strip()!r}",
                                 unfinished.span()))
@@ -78,6 +80,14 @@ def check_form(kind: str, text: str) -> CheckResult:
     if not rules.trailing_period and body.endswith(".") and not body.endswith(_ABBREVIATIONS):
         findings.append(Finding(f"the {kind} must not end with a period", (len(body) - 1, len(body))))
     return CheckResult.of("form", findings)
+
+
+def _second_sentence(text: str) -> int | None:
+    """Where a second sentence starts in ``text`` ("... 2013. Departure delays ..."), if one does."""
+    for end in re.finditer(r"[.!?]\s+(?=[A-Z0-9])", text):
+        if not text[: end.start() + 1].endswith(_ABBREVIATIONS):
+            return end.end()
+    return None
 
 
 def check_claims(text: str, sheet: FactSheet) -> CheckResult:
