@@ -53,9 +53,10 @@ def load_source(
     try:
         with wh.scratch_table(source.table) as good_table, wh.scratch_table("quarantine") as bad_table:
             keys = KeyTracker()
+            origin = source.reader.describe()  # named in reasons of rows that come without a file and line
             for chunk in source.reader.read(logical_date):
                 checked = validate(chunk, source.schema, source=source.name,
-                                   first_row=report.extracted + 1, keys=keys)
+                                   first_row=report.extracted + 1, keys=keys, origin=origin)
                 now = pd.Timestamp.now(tz="UTC")
                 report.extracted += len(chunk)
                 report.loaded += wh.insert_df(good_table, checked.good.assign(**meta, _loaded_at=now))

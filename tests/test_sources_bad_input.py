@@ -66,24 +66,24 @@ def _reasons(wh, source: str, day: dt.date) -> dict[int, str]:
 
 # -- files -----------------------------------------------------------------------------
 
-MIXED_ROWS = (
-    "AAPL,{day},10,11,9,10.5,1000,10.5",          # 1 good
-    "MSFT,{day},20,21,19,20.5,2000,",             # 2 good (adj_close may be empty)
-    "IBM,{day},30,31,29,30.5,3000,30.5,oops",     # 3 one field too many
-    "GOOG,{day},abc,41,39,40.5,4000,40.5",        # 4 wrong type
-    "AMZN,{day},50,51,49,-5,5000,50.5",           # 5 out of range
-    "AAPL,{day},10,11,9,10.7,1100,10.7",          # 6 duplicate key of row 1
-    "ORCL,{day},,61,59,60.5,6000,60.5",           # 7 required value missing
-    "CSCO,{day},70,71,69,70.5,7000,70.5",         # 8 good
-    "INTC,{day},80,81",                           # 9 too few fields
+MIXED_ROWS = (                                    # line in the file (the header is line 1)
+    "AAPL,{day},10,11,9,10.5,1000,10.5",          # 2 good
+    "MSFT,{day},20,21,19,20.5,2000,",             # 3 good (adj_close may be empty)
+    "IBM,{day},30,31,29,30.5,3000,30.5,oops",     # 4 one field too many
+    "GOOG,{day},abc,41,39,40.5,4000,40.5",        # 5 wrong type
+    "AMZN,{day},50,51,49,-5,5000,50.5",           # 6 out of range
+    "AAPL,{day},10,11,9,10.7,1100,10.7",          # 7 duplicate key of line 2
+    "ORCL,{day},,61,59,60.5,6000,60.5",           # 8 required value missing
+    "CSCO,{day},70,71,69,70.5,7000,70.5",         # 9 good
+    "INTC,{day},80,81",                           # 10 too few fields
 )
 MIXED_REASONS = {
-    3: "row has 9 fields but the header has 8; extra values: oops",
-    4: "open: expected float, got abc",
-    5: "close: -5.0 is below 0",
-    6: "duplicate primary key (ticker, trade_date) = (AAPL, {day})",
-    7: "open: required value is missing",
-    9: "close: required value is missing",
+    4: "row has 9 fields but the header has 8; extra values: oops",
+    5: "open: expected float, got abc",
+    6: "close: -5.0 is below 0",
+    7: "duplicate primary key (ticker, trade_date) = (AAPL, {day})",
+    8: "open: required value is missing",
+    10: "close: required value is missing",
 }
 
 
@@ -106,10 +106,11 @@ def test_malformed_csv_rows_are_quarantined_with_reasons(warehouse, tmp_path):
                             {"b": report.batch_id}) == 10.5  # the first AAPL row wins, the later one is quarantined
     reasons = _reasons(warehouse, "bad_stocks", day)
     assert sorted(reasons) == sorted(MIXED_REASONS)
-    for row, expected in MIXED_REASONS.items():
-        assert expected.format(day=day) in reasons[row], (row, reasons[row])
+    for line, expected in MIXED_REASONS.items():
+        assert reasons[line].startswith(f"{tmp_path / 'mixed.csv'} line {line}: "), reasons[line]
+        assert expected.format(day=day) in reasons[line], (line, reasons[line])
     record = json.loads(warehouse.scalar(
-        "SELECT record FROM quarantine WHERE _batch_id = {b:String} AND row_number = 4", {"b": report.batch_id}))
+        "SELECT record FROM quarantine WHERE _batch_id = {b:String} AND row_number = 5", {"b": report.batch_id}))
     assert record["ticker"] == "GOOG" and record["open"] == "abc"  # kept verbatim, not coerced
     logged = _last_log(warehouse, "bad_stocks", day)
     assert (logged["batch_id"], logged["status"], logged["extractor"]) == (report.batch_id, "ok", "file")
@@ -136,17 +137,17 @@ def test_rows_with_many_extra_fields_after_the_first_chunk(warehouse, tmp_path, 
     day = dt.date(2013, 6, 4)
     monkeypatch.setattr(readers, "CHUNK_ROWS", 3)
     rows = [f"T{i:02d},2013-06-04,1,2,1,1.5,{i},1.5" for i in range(1, 11)]
-    rows[4] = "T05,2013-06-04,1,2,1,1.5,5,1.5,x,y,z"   # row 5, in the second chunk: 11 fields
-    rows[8] = "T03,2013-06-04,1,2,1,1.5,9,1.5"         # row 9, third chunk: repeats T03's key
+    rows[4] = "T05,2013-06-04,1,2,1,1.5,5,1.5,x,y,z"   # line 6, in the second chunk: 11 fields
+    rows[8] = "T03,2013-06-04,1,2,1,1.5,9,1.5"         # line 10, third chunk: repeats T03's key
     source = _file_source("bad_stocks_chunks", _csv(tmp_path / "wide.csv", *rows))
 
     report = load_source(warehouse, source, day)
 
     assert (report.extracted, report.loaded, report.quarantined) == (10, 8, 2)
     reasons = _reasons(warehouse, "bad_stocks_chunks", day)
-    assert sorted(reasons) == [5, 9]
-    assert "row has 11 fields but the header has 8; extra values: x,y,z" in reasons[5]
-    assert "(T03, 2013-06-04)" in reasons[9]
+    assert sorted(reasons) == [6, 10]
+    assert "wide.csv line 6: row has 11 fields but the header has 8; extra values: x,y,z" in reasons[6]
+    assert "wide.csv line 10: duplicate primary key (ticker, trade_date) = (T03, 2013-06-04)" in reasons[10]
     volumes = warehouse.query_rows("SELECT volume FROM raw_stock_prices WHERE _batch_id = {b:String} ORDER BY volume",
                                    {"b": report.batch_id})
     assert [v for (v,) in volumes] == [1, 2, 3, 4, 6, 7, 8, 10]
@@ -270,7 +271,9 @@ def test_http_page_numbers_assemble_every_page(warehouse, api):
     assert (report.extracted, report.loaded, report.quarantined) == (12, 11, 1)
     assert [(q["page"], q["per_page"], q["as_of"]) for q in endpoint.seen] == [
         ("1", "5", "2013-06-07"), ("2", "5", "2013-06-07"), ("3", "5", "2013-06-07")]
-    assert _reasons(warehouse, "bad_stocks_http_pages", day) == {9: "volume: expected int, got n/a"}
+    # An API has no lines: the row number is the record's ordinal in the extract, and the reason says so.
+    assert _reasons(warehouse, "bad_stocks_http_pages", day) == {
+        9: f"{api.base}/prices/{{ds}} row 9 of the extract: volume: expected int, got n/a"}
     logged = _last_log(warehouse, "bad_stocks_http_pages", day)
     assert (logged["extractor"], logged["status"], logged["rows_loaded"]) == ("http", "ok", 11)
 

@@ -13,11 +13,12 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from nightdesk.sources.schema import REJECTED, SourceError
+from nightdesk.sources import formats
+from nightdesk.sources.schema import HIDDEN, PermanentSourceError, SourceError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -80,24 +81,82 @@ class SqlReader:
 
 @dataclass(frozen=True)
 class FileReader:
-    """Rows from a CSV or Parquet file at any fsspec URL.
+    """Rows from a file (or every file a glob matches) at any fsspec URL.
 
-    :param url: file URL; ``{ds}`` is replaced by the logical date (for one file per day),
-        and ``pkgdata://package/path`` names a file shipped inside an installed package.
-    :param format: ``csv`` or ``parquet``.
+    Each row's file and line travel with it (see :mod:`nightdesk.sources.formats`), so a
+    quarantined row names both; an unreadable file fails naming the file and, for bytes
+    that are not ``encoding`` or a truncated archive, the byte and the line.
+
+    :param url: file URL or glob (``data/*.csv``, read in name order); ``{ds}`` is
+        replaced by the logical date (for one file per day), and
+        ``pkgdata://package/path`` names a file shipped inside an installed package.
+    :param format: csv, tsv, parquet, jsonl, json, excel or stata; ``None`` infers it
+        from the suffix (``.csv.gz`` is csv). ``.gz``, ``.bz2`` and ``.xz`` files are
+        decompressed; a ``.zip`` archive's files are read in name order, each file's
+        format inferred from its own name unless ``format`` says.
+    :param encoding: of text formats (csv, tsv, jsonl, json).
     :param rename: source column -> schema column.
     :param date_column: column (after renames) holding each row's date, used to keep the
         logical date's rows when the file holds many days. Rows whose date cannot be read
         are passed on (and so quarantined by the validator), never dropped.
     :param date_parts: alternatively, (year, month, day) columns.
+    :param read_options: passed to the format's parser (pandas ``read_csv`` options such
+        as ``quotechar`` or ``na_values``; ``sheet_name`` and ``header`` for Excel;
+        ``columns`` for Parquet; ``items_path`` for a JSON document whose records are not
+        the top-level list). Options that decide what a row and its line are (``header``,
+        ``skiprows``, ``chunksize`` for text) are the reader's and refused.
     """
 
     url: str
-    format: Literal["csv", "parquet"] = "csv"
+    _: KW_ONLY
+    format: str | None = None
+    encoding: str = "utf-8"
     rename: Mapping[str, str] = field(default_factory=dict)
     date_column: str | None = None
     date_parts: tuple[str, str, str] | None = None
+    read_options: Mapping[str, Any] = field(default_factory=dict)
     kind: str = "file"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "format", self._validate_format())
+        self._validate_encoding()
+        self._validate_dates()
+        if self.format:
+            try:
+                formats.validate_options(self.format, self.read_options)
+            except ValueError as exc:
+                raise ValueError(f"file source {self.url}: {exc}") from None
+        elif self.read_options:
+            raise ValueError(f"file source {self.url}: read_options need a format; set format")
+
+    def _validate_format(self) -> str | None:
+        if self.format is None:
+            inferred = formats.infer(self.url)
+            if inferred is None and not self.url.lower().endswith(formats.ARCHIVE):
+                raise ValueError(f"file source {self.url}: cannot tell the format from the name; "
+                                 f"set format to one of {', '.join(formats.FORMATS)}")
+            return inferred
+        if self.format not in formats.FORMATS:
+            raise ValueError(f"file source {self.url}: format {self.format!r} is not one of "
+                             f"{', '.join(formats.FORMATS)}")
+        return self.format
+
+    def _validate_encoding(self) -> None:
+        import codecs
+
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise ValueError(f"file source {self.url}: unknown encoding {self.encoding!r}") from None
+
+    def _validate_dates(self) -> None:
+        if self.date_parts is not None:
+            if len(self.date_parts) != 3:
+                raise ValueError(f"file source {self.url}: date_parts must be (year, month, day) columns, "
+                                 f"got {self.date_parts!r}")
+            object.__setattr__(self, "date_parts", tuple(self.date_parts))
+        if self.date_column and self.date_parts:
+            raise ValueError(f"file source {self.url}: give date_column or date_parts, not both")
 
     def resolved_url(self, logical_date: dt.date) -> str:
         url = self.url.replace("{ds}", logical_date.isoformat())
@@ -105,7 +164,7 @@ class FileReader:
             package, _, rel = url.removeprefix("pkgdata://").partition("/")
             spec = importlib.util.find_spec(package)
             if spec is None or not spec.submodule_search_locations:
-                raise SourceError(f"package {package!r} holding {url} is not installed")
+                raise PermanentSourceError(f"package {package!r} holding {url} is not installed")
             url = str(Path(next(iter(spec.submodule_search_locations))) / rel)
         return url
 
@@ -113,23 +172,59 @@ class FileReader:
         return self.url
 
     def read(self, logical_date: dt.date) -> Iterator[pd.DataFrame]:
-        import pandas as pd
-
         url = self.resolved_url(logical_date)
+        where, opener, fmt = url, None, self.format
         try:
-            for chunk in _parquet_chunks(url) if self.format == "parquet" else _csv_chunks(url):
-                chunk = chunk.rename(columns=dict(self.rename))
-                yield chunk[self._on_date(chunk, logical_date)]
-        except FileNotFoundError as exc:
-            raise SourceError(f"file {url} does not exist") from exc
-        except pd.errors.EmptyDataError as exc:
-            raise SourceError(f"file {url} is empty: expected a CSV with a header row") from exc
-        except pd.errors.ParserError as exc:
-            raise SourceError(f"file {url} is not valid CSV: {exc}") from exc
+            for where, opener, fmt in self._files(url):
+                for chunk in formats.chunks(fmt, opener, where, encoding=self.encoding,
+                                            options=self.read_options, rows=CHUNK_ROWS):
+                    chunk = chunk.rename(columns=dict(self.rename))
+                    yield chunk[self._on_date(chunk, logical_date, where)]
+        except (OSError, ValueError, *formats.BROKEN) as exc:
+            raise formats.failure(where, fmt, exc, opener, self.encoding) from exc
 
-    def _on_date(self, chunk: pd.DataFrame, logical_date: dt.date) -> pd.Series:
+    def _files(self, url: str) -> Iterator[tuple[str, formats.Opener, str]]:
+        """(label, opener, format) of each file to read: the file, a glob's matches, an archive's members."""
+        import fsspec
+
+        if not _GLOB.search(url) or url.startswith(("http://", "https://")):
+            yield from self._members(url)
+            return
+        matches = sorted(fsspec.open_files(url, "rb"), key=lambda f: f.path)
+        if not matches:
+            raise PermanentSourceError(f"no file matches {url}")
+        for match in matches:
+            local = "file" in (match.fs.protocol if isinstance(match.fs.protocol, tuple) else (match.fs.protocol,))
+            yield from self._members(match.path if local else match.full_name)
+
+    def _members(self, url: str) -> Iterator[tuple[str, formats.Opener, str]]:
+        import functools
+        import zipfile
+
+        import fsspec
+
+        if not url.lower().endswith(formats.ARCHIVE):
+            yield url, functools.partial(fsspec.open, url, "rb", compression="infer"), self.format
+            return
+        with fsspec.open(url, "rb") as raw, zipfile.ZipFile(raw) as archive:
+            names = sorted(n for n in archive.namelist() if not n.endswith("/") and not n.startswith("__MACOSX/"))
+            if not names:
+                raise PermanentSourceError(f"archive {url} holds no file")
+            for name in names:
+                fmt = self.format or formats.infer(name)
+                if fmt is None:
+                    raise PermanentSourceError(f"archive {url}: cannot tell the format of {name} from its name; "
+                                               f"set format to one of {', '.join(formats.FORMATS)}")
+                yield f"{url} member {name}", functools.partial(archive.open, name), fmt
+
+    def _on_date(self, chunk: pd.DataFrame, logical_date: dt.date, where: str) -> pd.Series:
         import pandas as pd
 
+        needed = [self.date_column] if self.date_column else list(self.date_parts or ())
+        missing = [c for c in needed if c not in chunk.columns]
+        if missing:
+            found = [c for c in chunk.columns if c not in HIDDEN]
+            raise PermanentSourceError(f"file {where}: date columns {missing} are missing (found {found})")
         if self.date_column:
             dates = pd.to_datetime(chunk[self.date_column], errors="coerce", format="ISO8601").dt.date
         elif self.date_parts:
@@ -140,72 +235,7 @@ class FileReader:
         return dates.isna() | (dates == logical_date)
 
 
-def _parquet_chunks(url: str) -> Iterator[pd.DataFrame]:
-    import fsspec
-    import pandas as pd
-
-    with fsspec.open(url, "rb", compression="infer") as handle:
-        yield pd.read_parquet(handle)
-
-
-# Holds whatever a CSV row has beyond the header's fields; never a schema column.
-_OVERFLOW = "_overflow_fields"
-
-
-def _csv_chunks(url: str) -> Iterator[pd.DataFrame]:
-    """A CSV file's rows as text columns, in chunks; rows with too many fields flagged, not lost.
-
-    Every row is read against the header plus one overflow column. The fast C parser
-    handles the common file whole, including rows with one extra field. It cannot keep
-    a row with two or more extra fields, so at the first one the file is read again with
-    the python parser, whose ``on_bad_lines`` hook folds the extras into the overflow
-    column, and the rows already passed on are skipped. Rows with too few fields are
-    padded with empty values, which the validator reports per column.
-    """
-    import fsspec
-    import pandas as pd
-
-    with fsspec.open(url, "rb", compression="infer") as handle:
-        header = list(pd.read_csv(handle, nrows=0, dtype=str).columns)
-    width = len(header)
-    options: dict[str, Any] = dict(
-        dtype=str, keep_default_na=False, na_values=["", "NA", "null"], header=None, skiprows=1,
-        names=[*header, _OVERFLOW], chunksize=CHUNK_ROWS,
-    )
-    passed = 0
-    with fsspec.open(url, "rb", compression="infer") as handle:
-        chunks = pd.read_csv(handle, **options)
-        while True:
-            try:
-                chunk = next(chunks, None)
-            except pd.errors.ParserError as exc:
-                log.warning("%s: %s; reading it again with the python parser, which keeps such rows",
-                            url, str(exc).strip())
-                break
-            if chunk is None:
-                return
-            passed += len(chunk)
-            yield _flag_overflow(chunk, width)
-    with fsspec.open(url, "rb", compression="infer") as handle:
-        chunks = pd.read_csv(handle, **options, engine="python",
-                             on_bad_lines=lambda fields: [*fields[:width], ",".join(fields[width:])])
-        for chunk in chunks:
-            skip = min(passed, len(chunk))
-            passed -= skip
-            if skip < len(chunk):
-                yield _flag_overflow(chunk.iloc[skip:], width)
-
-
-def _flag_overflow(chunk: pd.DataFrame, width: int) -> pd.DataFrame:
-    """Turn the overflow column into a :data:`REJECTED` reason naming the extra values."""
-    extra = chunk[_OVERFLOW]
-    chunk = chunk.drop(columns=_OVERFLOW)
-    over = extra.notna()
-    if over.any():
-        fields = (extra[over].str.count(",") + 1 + width).astype(str)
-        chunk[REJECTED] = ("row has " + fields + f" fields but the header has {width}; extra values: "
-                           + extra[over].str.slice(0, 80))
-    return chunk
+_GLOB = re.compile(r"[*?\[]")
 
 
 class _Transient(Exception):

@@ -1,7 +1,9 @@
 """Declared source schemas and the vectorised row validator that splits good rows from bad.
 
 Every source row ends in exactly one place: the raw table (coerced to the declared types)
-or the quarantine (kept verbatim as JSON, with a reason naming the column and value).
+or the quarantine (kept verbatim as JSON, with a reason naming where the row is, the
+column and the value). Where is the file and the line in it when the reader says so
+(:data:`FILE`, :data:`LINE`), else the row's ordinal in the extract (SQL, HTTP).
 """
 
 from __future__ import annotations
@@ -20,10 +22,32 @@ class SourceError(RuntimeError):
     """A source could not be read as a whole; the message names the source and the place."""
 
 
+class PermanentSourceError(SourceError):
+    """A source that reading again cannot fix: a missing or unreadable file, bytes that are
+    not the declared encoding, a truncated archive, columns the schema needs missing.
+    The scheduler fails such a task at once instead of retrying it."""
+
+
 # A reader that could not split a row into the header's fields (a CSV row with more
 # fields than the header) still passes the row on, with the reason in this column, so the
 # row is quarantined in its place instead of failing the whole load or vanishing.
 REJECTED = "_rejected"
+
+# File readers say where each row came from in these two columns, so a quarantined row
+# names the file (a categorical: one label per chunk, not one string per row) and its
+# line in that file (for formats without lines, the row number the format counts: a
+# spreadsheet row, a Parquet row, a Stata observation, a JSON record).
+FILE = "_file"
+LINE = "_line"
+HIDDEN = (REJECTED, FILE, LINE)
+
+# A finite-only float column refuses magnitudes above this: any sum, mean or product of
+# two such values over any number of rows stays finite (1e308 itself is finite, but two
+# of them summed in a mart are inf). No measured quantity comes near it.
+FINITE_LIMIT = 1e100
+# Int64's range, the widest integer the validator hands on; beyond it a float cannot
+# become an integer (inf, 1e308) and is quarantined instead of crashing the cast.
+_INT_LIMIT = 2.0**63
 
 
 @dataclass(frozen=True)
@@ -35,6 +59,10 @@ class Column:
     :param nullable: whether an empty value is allowed.
     :param min: smallest allowed value (numbers only), inclusive.
     :param max: largest allowed value (numbers only), inclusive.
+    :param allowed: the only values allowed (compared as text after coercion, e.g.
+        ``("EWR", "JFK", "LGA")``); ``None`` allows any.
+    :param finite: for ``float`` columns, refuse ``inf``, ``-inf`` and magnitudes above
+        :data:`FINITE_LIMIT`; set ``False`` only where the source means infinity.
     """
 
     name: str
@@ -42,6 +70,32 @@ class Column:
     nullable: bool = False
     min: float | None = None
     max: float | None = None
+    allowed: tuple[str, ...] | None = None
+    finite: bool = True
+
+    def __post_init__(self) -> None:
+        self._validate_type()
+        self._validate_bounds()
+        if self.allowed is not None:
+            object.__setattr__(self, "allowed", self._validate_allowed(self.allowed))
+
+    def _validate_type(self) -> None:
+        if self.type not in COLUMN_TYPES:
+            raise ValueError(f"column {self.name!r}: type {self.type!r} is not one of {', '.join(COLUMN_TYPES)}")
+
+    def _validate_bounds(self) -> None:
+        if (self.min is not None or self.max is not None) and self.type not in ("int", "float"):
+            raise ValueError(f"column {self.name!r}: min/max apply to int and float columns, not {self.type}")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"column {self.name!r}: min {self.min:g} is above max {self.max:g}")
+
+    def _validate_allowed(self, allowed: object) -> tuple[str, ...]:
+        if isinstance(allowed, str) or not isinstance(allowed, (list, tuple)) or not allowed:
+            raise ValueError(f"column {self.name!r}: allowed must be a non-empty list of values, got {allowed!r}")
+        return tuple(str(value) for value in allowed)
+
+
+COLUMN_TYPES: tuple[ColumnType, ...] = ("int", "float", "str", "date", "datetime")
 
 
 @dataclass(frozen=True)
@@ -89,38 +143,25 @@ class KeyTracker:
         return dup
 
 
-def validate(raw: pd.DataFrame, schema: Schema, *, source: str, first_row: int, keys: KeyTracker) -> Validated:
+def validate(raw: pd.DataFrame, schema: Schema, *, source: str, first_row: int, keys: KeyTracker,
+             origin: str | None = None) -> Validated:
     """Coerce ``raw`` to ``schema``; rows that do not fit go to ``bad`` with a reason.
 
-    :param first_row: 1-based number of ``raw``'s first row in the whole extract, so a
-        quarantined row can be found in the source.
+    :param first_row: 1-based number of ``raw``'s first row in the whole extract, the
+        row number of readers that do not give :data:`LINE` (SQL, HTTP).
+    :param origin: what such a reader read (its ``describe()``), named in each reason
+        as "<origin> row N of the extract"; file readers name the file through
+        :data:`FILE` instead ("<file> line N").
     """
     import numpy as np
     import pandas as pd
 
-    missing = [c for c in schema.names if c not in raw.columns]
-    if missing:
-        raise SourceError(
-            f"source {source!r}: columns {missing} are missing (found {list(raw.columns)})"
-        )
     raw = raw.reset_index(drop=True)
+    _check_columns(raw, schema, source)
     reasons = pd.Series("", index=raw.index, dtype="object")
     out: dict[str, pd.Series] = {}
     for col in schema.columns:
-        original = raw[col.name]
-        present = original.notna() & (original.astype("string").str.strip() != "")
-        coerced = _coerce(original.where(present), col.type)
-        failed = present & coerced.isna()
-        _add(reasons, failed, col.name + ": expected " + col.type + ", got " + original[failed].astype(str).str.slice(0, 80))
-        if not col.nullable:
-            _add(reasons, ~present, pd.Series(col.name + ": required value is missing", index=raw.index)[~present])
-        if col.min is not None:
-            low = coerced.notna() & (coerced < col.min)
-            _add(reasons, low, col.name + ": " + coerced[low].astype(str) + f" is below {col.min:g}")
-        if col.max is not None:
-            high = coerced.notna() & (coerced > col.max)
-            _add(reasons, high, col.name + ": " + coerced[high].astype(str) + f" is above {col.max:g}")
-        out[col.name] = coerced
+        out[col.name] = _check_column(raw[col.name], col, reasons)
     if REJECTED in raw.columns:
         rejected = raw[REJECTED].notna()
         # The reader's reason replaces the column checks: a misread row's values are misplaced.
@@ -128,22 +169,81 @@ def validate(raw: pd.DataFrame, schema: Schema, *, source: str, first_row: int, 
     typed = pd.DataFrame(out)
     ok = (reasons == "").to_numpy().copy()
     if schema.primary_key:
+        key = list(schema.primary_key)
         dup = np.zeros(len(raw), dtype=bool)
-        dup[ok] = keys.duplicates(typed.loc[ok, list(schema.primary_key)])
-        key_text = typed[list(schema.primary_key)].astype(str).agg(", ".join, axis=1) if dup.any() else None
-        if key_text is not None:
+        dup[ok] = keys.duplicates(typed.loc[ok, key])
+        if dup.any():
             _add(reasons, pd.Series(dup, index=raw.index),
-                 "duplicate primary key (" + ", ".join(schema.primary_key) + ") = (" + key_text[dup] + ")")
+                 "duplicate primary key (" + ", ".join(key) + ") = (" + _joined(typed.loc[dup, key]) + ")")
         ok &= ~dup
-    bad_rows = raw.loc[~ok].drop(columns=REJECTED, errors="ignore")
+    numbers = raw[LINE].to_numpy("int64") if LINE in raw.columns else np.arange(len(raw)) + first_row
+    bad_rows = raw.loc[~ok].drop(columns=list(HIDDEN), errors="ignore")
     bad = pd.DataFrame(
         {
-            "row_number": (np.flatnonzero(~ok) + first_row).astype("uint64"),
+            "row_number": numbers[~ok].astype("uint64"),
             "record": bad_rows.astype("string").to_json(orient="records", lines=True).splitlines() if len(bad_rows) else [],
-            "reason": reasons[~ok].to_list(),
+            "reason": (_places(raw.loc[~ok], numbers[~ok], origin or f"source {source!r}")
+                       + ": " + reasons[~ok]).to_list(),
         }
     )
     return Validated(good=typed.loc[ok].reset_index(drop=True), bad=bad)
+
+
+def _check_columns(raw: pd.DataFrame, schema: Schema, source: str) -> None:
+    missing = [c for c in schema.names if c not in raw.columns]
+    if missing:
+        where = f" file {raw[FILE].iloc[0]}:" if FILE in raw.columns and len(raw) else ""
+        found = [c for c in raw.columns if c not in HIDDEN]
+        raise PermanentSourceError(f"source {source!r}:{where} columns {missing} are missing (found {found})")
+
+
+def _check_column(original: pd.Series, col: Column, reasons: pd.Series) -> pd.Series:
+    """``original`` coerced to ``col``'s type; each value that fails a check adds to ``reasons``."""
+    import pandas as pd
+
+    text = original.astype("string").str.strip()
+    present = original.notna() & (text != "")
+    coerced = _coerce(original.where(present), col.type)
+    failed = present & coerced.isna()
+    _add(reasons, failed, col.name + ": expected " + col.type + ", got " + text[failed].str.slice(0, 80))
+    if not col.nullable:
+        _add(reasons, ~present, pd.Series(col.name + ": required value is missing", index=original.index)[~present])
+    checkable = coerced.notna()
+    if col.type == "float" and col.finite:
+        wild = checkable & ~(coerced.abs() <= FINITE_LIMIT)
+        _add(reasons, wild, col.name + ": " + text[wild].str.slice(0, 80)
+             + f" is not a finite number within ±{FINITE_LIMIT:g}")
+        checkable &= ~wild
+    if col.min is not None:
+        low = checkable & (coerced < col.min)
+        _add(reasons, low, col.name + ": " + coerced[low].astype(str) + f" is below {col.min:g}")
+    if col.max is not None:
+        high = checkable & (coerced > col.max)
+        _add(reasons, high, col.name + ": " + coerced[high].astype(str) + f" is above {col.max:g}")
+    if col.allowed is not None:
+        outside = checkable & ~coerced.astype("string").isin(col.allowed)
+        shown = ", ".join(col.allowed[:12]) + (f" and {len(col.allowed) - 12} more" if len(col.allowed) > 12 else "")
+        _add(reasons, outside, col.name + ": '" + text[outside].str.slice(0, 80) + f"' is not one of {shown}")
+    return coerced
+
+
+def _joined(frame: pd.DataFrame) -> pd.Series:
+    """Each row's values as text joined by ", " (missing values as empty text)."""
+    parts = [frame[name].astype("string").fillna("") for name in frame.columns]
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined + ", " + part
+    return joined
+
+
+def _places(rows: pd.DataFrame, numbers: np.ndarray, origin: str) -> pd.Series:
+    """Where each row is: "<file> line N" from a file reader, else "<origin> row N of the extract"."""
+    import pandas as pd
+
+    text = pd.Series(numbers.astype(str), index=rows.index, dtype="object")
+    if FILE in rows.columns:
+        return rows[FILE].astype(str) + " line " + text
+    return origin + " row " + text + " of the extract"
 
 
 def _add(reasons: pd.Series, mask: pd.Series, text: pd.Series) -> None:
@@ -158,8 +258,8 @@ def _coerce(values: pd.Series, kind: ColumnType) -> pd.Series:
 
     if kind == "int":
         number = pd.to_numeric(values, errors="coerce")
-        whole = number.where(number.isna() | (number == number.round()))
-        return whole.astype("Int64")
+        fits = number.isna() | ((number.abs() < _INT_LIMIT) & (number == number.round()))
+        return number.where(fits).astype("Int64")
     if kind == "float":
         return pd.to_numeric(values, errors="coerce").astype("Float64")
     if kind == "str":
