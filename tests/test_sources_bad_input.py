@@ -1,17 +1,23 @@
 """Bad source input: every row lands in raw or quarantine, and a failed read loses nothing.
 
-All offline: files in a temp dir, a real HTTP server on 127.0.0.1, a database port
-nobody listens on. Every source here writes ``raw_stock_prices`` (or ``raw_flights``),
-whose partitions are per logical date, so each test owns one date in June 2013.
+All offline: files in a temp dir or tests/fixtures/hostile, a real HTTP server on
+127.0.0.1, a database port nobody listens on. Every source here writes
+``raw_stock_prices`` (or ``raw_flights``, ``raw_weather``), whose partitions are per
+logical date, so each test owns one date in June, July or August 2013.
 """
 
 from __future__ import annotations
 
+import bz2
 import datetime as dt
+import gzip
 import json
+import lzma
 import threading
+import zipfile
+import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -20,9 +26,9 @@ import pytest
 
 from nightdesk.load import load_source
 from nightdesk.sources import readers
-from nightdesk.sources.catalog import FLIGHTS, STOCK_PRICES, Source
+from nightdesk.sources.catalog import FLIGHTS, STOCK_PRICES, WEATHER, Source
 from nightdesk.sources.readers import FileReader, HttpJsonReader, SqlReader
-from nightdesk.sources.schema import SourceError
+from nightdesk.sources.schema import Column, PermanentSourceError, SourceError
 
 HEADER = "ticker,trade_date,open,high,low,close,volume,adj_close"
 # Retries in milliseconds, not seconds. A generous read timeout where the server answers
@@ -161,7 +167,7 @@ def test_empty_file_fails_and_keeps_the_previous_load(warehouse, tmp_path):
     assert _counts(warehouse, "bad_stocks_empty", day) == (1, 1)
 
     path.write_bytes(b"")
-    with pytest.raises(SourceError, match=f"file {path} is empty"):
+    with pytest.raises(PermanentSourceError, match=f"file {path} is empty"):
         load_source(warehouse, source, day)
 
     assert _counts(warehouse, "bad_stocks_empty", day) == (1, 1)
@@ -173,12 +179,282 @@ def test_missing_file_is_a_clear_error(warehouse, tmp_path):
     day = dt.date(2013, 6, 6)
     path = tmp_path / "nowhere" / "prices.csv"
 
-    with pytest.raises(SourceError, match=f"file {path} does not exist"):
+    with pytest.raises(PermanentSourceError, match=f"file {path} does not exist"):
         load_source(warehouse, _file_source("bad_stocks_missing", path), day)
 
     logged = _last_log(warehouse, "bad_stocks_missing", day)
     assert logged["status"] == "failed" and str(path) in logged["error"]
     assert (logged["rows_extracted"], logged["rows_loaded"]) == (0, 0)
+
+
+# -- hostile files (tests/fixtures/hostile) ----------------------------------------------
+
+HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
+
+
+def _logged_counts(wh, source: str, day: dt.date) -> tuple[int, int, int]:
+    logged = _last_log(wh, source, day)
+    assert logged["status"] == "ok", logged["error"]
+    return int(logged["rows_extracted"]), int(logged["rows_loaded"]), int(logged["rows_quarantined"])
+
+
+def test_duplicate_key_beside_an_empty_and_an_unreadable_key(warehouse):
+    """Used to raise TypeError while writing the duplicate's reason and fail the whole source."""
+    day, path = dt.date(2013, 7, 1), HOSTILE / "duplicate_key_beside_empty_key.csv"
+
+    load_source(warehouse, _file_source("hostile_dup_key", path), day)
+
+    assert _logged_counts(warehouse, "hostile_dup_key", day) == (5, 2, 3)
+    assert _reasons(warehouse, "hostile_dup_key", day) == {
+        3: f"{path} line 3: ticker: required value is missing",
+        4: f"{path} line 4: trade_date: expected date, got 2013-07-99",
+        5: f"{path} line 5: duplicate primary key (ticker, trade_date) = (AAPL, 2013-07-01)",
+    }
+
+
+def test_infinite_and_huge_numbers_in_an_integer_column_are_quarantined(warehouse):
+    """inf, -inf and 1e308 cannot become integers: they used to crash the cast (OverflowError)."""
+    day, path = dt.date(2013, 7, 2), HOSTILE / "nonfinite_integers.csv"
+
+    load_source(warehouse, _file_source("hostile_int_inf", path), day)
+
+    assert _logged_counts(warehouse, "hostile_int_inf", day) == (4, 1, 3)
+    assert _reasons(warehouse, "hostile_int_inf", day) == {
+        3: f"{path} line 3: volume: expected int, got inf",
+        4: f"{path} line 4: volume: expected int, got 1e308",
+        5: f"{path} line 5: volume: expected int, got -inf",
+    }
+
+
+def _weather_source(name: str, *, precip_finite: bool = True) -> Source:
+    """The demo's weather schema, with ``origin`` limited to the three airports."""
+    columns = tuple(replace(c, allowed=("EWR", "JFK", "LGA")) if c.name == "origin"
+                    else replace(c, finite=precip_finite) if c.name == "precip" else c for c in WEATHER.columns)
+    reader = FileReader(str(HOSTILE / "weather_nonfinite_and_unknown_origin.csv"), date_parts=("year", "month", "day"))
+    return Source(name, "raw_weather", replace(WEATHER, columns=columns), reader)
+
+
+def test_non_finite_floats_and_unknown_codes_are_quarantined(warehouse):
+    day, path = dt.date(2013, 7, 3), HOSTILE / "weather_nonfinite_and_unknown_origin.csv"
+
+    load_source(warehouse, _weather_source("hostile_weather"), day)
+
+    assert _logged_counts(warehouse, "hostile_weather", day) == (5, 1, 4)
+    assert _reasons(warehouse, "hostile_weather", day) == {
+        3: f"{path} line 3: precip: inf is not a finite number within ±1e+100",
+        4: f"{path} line 4: precip: 1e308 is not a finite number within ±1e+100",
+        5: f"{path} line 5: origin: 'XYZ' is not one of EWR, JFK, LGA",
+        6: f"{path} line 6: pressure: -inf is not a finite number within ±1e+100",
+    }
+
+
+def test_a_column_that_allows_non_finite_values_loads_them(warehouse):
+    day = dt.date(2013, 7, 4)  # the file's rows are dated 2013-07-03: load them as of another date
+    source = replace(_weather_source("hostile_weather_inf", precip_finite=False),
+                     reader=FileReader(str(HOSTILE / "weather_nonfinite_and_unknown_origin.csv")))
+
+    load_source(warehouse, source, day)
+
+    assert _logged_counts(warehouse, "hostile_weather_inf", day) == (5, 3, 2)
+    precip = warehouse.query_rows("SELECT precip FROM raw_weather WHERE _source = 'hostile_weather_inf' "
+                                  "AND _logical_date = {d:Date} ORDER BY precip", {"d": day})
+    assert [p for (p,) in precip] == [0.0, 1e308, float("inf")]
+
+
+def _load_good_day(wh, name: str, day: dt.date, tmp_path: Path) -> Source:
+    """Load two good rows for ``day``: the rows a failed reload must leave in place."""
+    good = _csv(tmp_path / "good.csv", f"AAPL,{day},10,11,9,10.5,1000,10.5", f"MSFT,{day},20,21,19,20.5,2000,")
+    source = _file_source(name, good)
+    load_source(wh, source, day)
+    assert _counts(wh, name, day) == (2, 0)
+    return source
+
+
+def _assert_failed_keeping_the_day(wh, name: str, day: dt.date, message: str) -> None:
+    assert _counts(wh, name, day) == (2, 0)
+    logged = _last_log(wh, name, day)
+    assert (logged["status"], logged["rows_loaded"]) == ("failed", 0)
+    assert message in logged["error"]
+
+
+def test_bytes_that_are_not_the_encoding_fail_naming_byte_and_line(warehouse, tmp_path):
+    day, path = dt.date(2013, 7, 5), HOSTILE / "not_utf8.csv"
+    good = _load_good_day(warehouse, "hostile_encoding", day, tmp_path)
+    offset = path.read_bytes().index(b"\xfc")
+
+    with pytest.raises(PermanentSourceError) as caught:
+        load_source(warehouse, replace(good, reader=FileReader(str(path), date_column="trade_date")), day)
+
+    message = f"file {path}: byte {offset} (line 3) is not utf-8: 0xfc (invalid start byte)"
+    assert str(caught.value) == message
+    _assert_failed_keeping_the_day(warehouse, "hostile_encoding", day, message)
+
+
+def test_declared_encoding_reads_the_same_file(warehouse):
+    day, path = dt.date(2013, 7, 5), HOSTILE / "not_utf8.csv"
+    reader = FileReader(str(path), encoding="latin-1", date_column="trade_date")
+
+    report = load_source(warehouse, Source("hostile_latin1", "raw_stock_prices", STOCK_PRICES, reader), day)
+
+    assert (report.extracted, report.loaded) == (2, 2)
+    assert warehouse.scalar("SELECT count() FROM raw_stock_prices WHERE _batch_id = {b:String} "
+                            "AND ticker = 'München AG'", {"b": report.batch_id}) == 1
+
+
+def test_truncated_gzip_fails_naming_byte_and_line(warehouse, tmp_path):
+    day, path = dt.date(2013, 7, 8), HOSTILE / "truncated.csv.gz"
+    good = _load_good_day(warehouse, "hostile_gzip", day, tmp_path)
+    readable = zlib.decompressobj(wbits=31).decompress(path.read_bytes())  # what survives the cut
+
+    with pytest.raises(PermanentSourceError) as caught:
+        load_source(warehouse, replace(good, reader=FileReader(str(path), date_column="trade_date")), day)
+
+    line = readable.count(b"\n") + 1
+    message = (f"file {path}: the data breaks off at byte {len(readable)} (line {line}): "
+               "Compressed file ended before the end-of-stream marker was reached")
+    assert str(caught.value) == message
+    _assert_failed_keeping_the_day(warehouse, "hostile_gzip", day, message)
+
+
+def test_missing_file_is_permanent_and_keeps_the_day(warehouse, tmp_path):
+    day = dt.date(2013, 7, 9)
+    good = _load_good_day(warehouse, "hostile_missing", day, tmp_path)
+    gone = tmp_path / "gone.csv"
+
+    with pytest.raises(PermanentSourceError, match=f"^file {gone} does not exist$"):
+        load_source(warehouse, replace(good, reader=FileReader(str(gone))), day)
+
+    _assert_failed_keeping_the_day(warehouse, "hostile_missing", day, f"file {gone} does not exist")
+
+
+def test_header_only_file_reads_as_zero_rows_with_its_columns():
+    chunks = list(FileReader(str(HOSTILE / "header_only.csv"), date_column="trade_date").read(dt.date(2013, 7, 9)))
+
+    assert sum(len(c) for c in chunks) == 0
+    assert set(STOCK_PRICES.names) <= set(chunks[0].columns)
+
+
+def test_line_numbers_count_quoted_line_breaks_and_blank_lines(warehouse, tmp_path):
+    day = dt.date(2013, 7, 10)
+    path = tmp_path / "multiline.csv"
+    path.write_text(f'{HEADER}\n"Big\nCo",{day},1,2,1,1.5,10,1.5\n\nBAD,{day},1,2,1,-1,10,1.5\n')
+
+    load_source(warehouse, _file_source("hostile_lines", path), day)
+
+    assert _logged_counts(warehouse, "hostile_lines", day) == (2, 1, 1)  # the blank line holds no row
+    assert _reasons(warehouse, "hostile_lines", day) == {5: f"{path} line 5: close: -1.0 is below 0"}
+
+
+# -- formats ---------------------------------------------------------------------------
+
+FORMAT_ROWS = [  # the second row is out of range; where it is depends on the format
+    {"ticker": "AAPL", "trade_date": "{day}", "open": 10.0, "high": 11.0, "low": 9.0, "close": 10.5,
+     "volume": 1000, "adj_close": 10.5},
+    {"ticker": "MSFT", "trade_date": "{day}", "open": 20.0, "high": 21.0, "low": 19.0, "close": -5.0,
+     "volume": 2000, "adj_close": 20.5},
+    {"ticker": "IBM", "trade_date": "{day}", "open": 30.0, "high": 31.0, "low": 29.0, "close": 30.5,
+     "volume": 3000, "adj_close": 30.5},
+]
+
+
+def _frame(day: dt.date):
+    import pandas as pd
+
+    return pd.DataFrame([{k: v.format(day=day) if isinstance(v, str) else v for k, v in r.items()}
+                         for r in FORMAT_ROWS])
+
+
+def _write_csv(path: Path, day: dt.date, opener=open) -> None:
+    with opener(path, "wt") as out:
+        _frame(day).to_csv(out, index=False)
+
+
+def _write_zip(path: Path, day: dt.date) -> None:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("prices.csv", _frame(day).to_csv(index=False))
+
+
+# name -> (file name, writer, the line the validator names for the second row, where it says it is)
+FORMAT_CASES = {
+    "tsv": ("prices.tsv", lambda p, d: _frame(d).to_csv(p, sep="\t", index=False), 3, ""),
+    "jsonl": ("prices.jsonl", lambda p, d: _frame(d).to_json(p, orient="records", lines=True), 2, ""),
+    "json": ("prices.json", lambda p, d: _frame(d).to_json(p, orient="records"), 2, ""),
+    "parquet": ("prices.parquet", lambda p, d: _frame(d).to_parquet(p, index=False), 2, ""),
+    "excel": ("prices.xlsx", lambda p, d: _frame(d).to_excel(p, index=False), 3, ""),
+    "stata": ("prices.dta", lambda p, d: _frame(d).to_stata(p, write_index=False), 2, ""),
+    "gzip": ("prices.csv.gz", lambda p, d: _write_csv(p, d, gzip.open), 3, ""),
+    "bz2": ("prices.csv.bz2", lambda p, d: _write_csv(p, d, bz2.open), 3, ""),
+    "xz": ("prices.csv.xz", lambda p, d: _write_csv(p, d, lzma.open), 3, ""),
+    "zip": ("prices.zip", _write_zip, 3, " member prices.csv"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FORMAT_CASES))
+def test_each_format_loads_and_names_the_bad_row(warehouse, tmp_path, case):
+    day = dt.date(2013, 8, 1) + dt.timedelta(days=sorted(FORMAT_CASES).index(case))
+    name, write, line, member = FORMAT_CASES[case]
+    path = tmp_path / name
+    write(path, day)
+    source = Source(f"format_{case}", "raw_stock_prices", STOCK_PRICES, FileReader(str(path), date_column="trade_date"))
+
+    report = load_source(warehouse, source, day)
+
+    assert (report.extracted, report.loaded, report.quarantined) == (3, 2, 1)
+    assert _reasons(warehouse, f"format_{case}", day) == {line: f"{path}{member} line {line}: close: -5.0 is below 0"}
+
+
+def test_a_glob_reads_every_matching_file_in_name_order(warehouse, tmp_path):
+    day = dt.date(2013, 8, 20)
+    _csv(tmp_path / "part-1.csv", f"AAPL,{day},10,11,9,10.5,1000,10.5")
+    _csv(tmp_path / "part-2.csv", f"MSFT,{day},20,21,19,20.5,2000,", f"AAPL,{day},10,11,9,10.5,1000,10.5")
+
+    load_source(warehouse, _file_source("format_glob", tmp_path / "part-*.csv"), day)
+
+    assert _logged_counts(warehouse, "format_glob", day) == (3, 2, 1)
+    assert _reasons(warehouse, "format_glob", day) == {
+        3: f"{tmp_path / 'part-2.csv'} line 3: duplicate primary key (ticker, trade_date) = (AAPL, {day})"}
+
+
+def test_a_json_lines_line_that_is_not_an_object_is_quarantined(warehouse, tmp_path):
+    day = dt.date(2013, 8, 21)
+    path = tmp_path / "prices.jsonl"
+    good = json.dumps({k: v.format(day=day) if isinstance(v, str) else v for k, v in FORMAT_ROWS[0].items()})
+    path.write_text(f'{good}\n{{"ticker": "MSFT", \n[1, 2]\n')
+
+    load_source(warehouse, _file_source("format_jsonl_broken", path), day)
+
+    assert _logged_counts(warehouse, "format_jsonl_broken", day) == (3, 1, 2)
+    assert _reasons(warehouse, "format_jsonl_broken", day) == {
+        2: f'{path} line 2: not valid JSON (Expecting property name enclosed in double quotes at column 20): '
+           '{"ticker": "MSFT",',
+        3: f"{path} line 3: not a JSON object: [1, 2]",
+    }
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"url": "prices.txt"}, "cannot tell the format from the name; set format to one of csv, tsv, parquet"),
+    ({"url": "prices.csv", "format": "xml"}, "format 'xml' is not one of csv, tsv"),
+    ({"url": "prices.csv", "encoding": "utf-99"}, "unknown encoding 'utf-99'"),
+    ({"url": "prices.csv", "read_options": {"chunksize": 5}}, "['chunksize'] are set by the csv reader itself"),
+    ({"url": "prices.xlsx", "read_options": {"sheet_name": None}}, "sheet_name must name one sheet"),
+    ({"url": "prices.jsonl", "read_options": {"orient": "records"}}, "['orient'] are not options of jsonl"),
+])
+def test_file_reader_settings_are_checked_up_front(kwargs, message):
+    with pytest.raises(ValueError, match=f"^file source {kwargs['url']}: .*") as caught:
+        FileReader(**kwargs)
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"type": "text"}, "type 'text' is not one of int, float, str, date, datetime"),
+    ({"type": "str", "min": 1}, "min/max apply to int and float columns, not str"),
+    ({"type": "int", "min": 5, "max": 1}, "min 5 is above max 1"),
+    ({"type": "str", "allowed": "EWR"}, "allowed must be a non-empty list of values"),
+])
+def test_column_declarations_are_checked(kwargs, message):
+    with pytest.raises(ValueError, match="^column 'x': ") as caught:
+        Column("x", **kwargs)
+    assert message in str(caught.value)
 
 
 # -- HTTP ------------------------------------------------------------------------------

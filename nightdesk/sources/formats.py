@@ -216,6 +216,7 @@ def _json_lines(opener: Opener, where: str, *, encoding: str, options: Mapping[s
     yielded = False
     with opener() as raw, io.TextIOWrapper(raw, encoding=encoding) as text:
         for number, line in enumerate(text, 1):
+            line = line.rstrip("\r\n")
             if not line.strip():
                 continue
             try:
