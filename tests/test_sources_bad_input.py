@@ -334,15 +334,28 @@ def test_header_only_file_reads_as_zero_rows_with_its_columns():
     assert set(STOCK_PRICES.names) <= set(chunks[0].columns)
 
 
-def test_line_numbers_count_quoted_line_breaks_and_blank_lines(warehouse, tmp_path):
+def test_row_number_is_the_line_in_the_file_not_the_row_of_the_day(warehouse, tmp_path):
+    """Another day's row, a value spanning two lines and a blank line all come before the bad row."""
     day = dt.date(2013, 7, 10)
     path = tmp_path / "multiline.csv"
-    path.write_text(f'{HEADER}\n"Big\nCo",{day},1,2,1,1.5,10,1.5\n\nBAD,{day},1,2,1,-1,10,1.5\n')
+    path.write_text(f'{HEADER}\nAAPL,2013-07-09,1,2,1,1.5,10,1.5\n"Big\nCo",{day},1,2,1,1.5,10,1.5\n\n'
+                    f'BAD,{day},1,2,1,-1,10,1.5\n')
 
     load_source(warehouse, _file_source("hostile_lines", path), day)
 
     assert _logged_counts(warehouse, "hostile_lines", day) == (2, 1, 1)  # the blank line holds no row
-    assert _reasons(warehouse, "hostile_lines", day) == {5: f"{path} line 5: close: -1.0 is below 0"}
+    assert _reasons(warehouse, "hostile_lines", day) == {6: f"{path} line 6: close: -1.0 is below 0"}
+
+
+@pytest.mark.parametrize("text", ["", "[1, 2]\n\n{\n"])
+def test_json_lines_with_no_usable_object_is_zero_rows_or_quarantine(warehouse, tmp_path, text):
+    day = dt.date(2013, 7, 11) + dt.timedelta(days=len(text) > 0)
+    path = tmp_path / "prices.jsonl"
+    path.write_text(text)
+
+    report = load_source(warehouse, _file_source("hostile_jsonl_nothing", path), day)
+
+    assert (report.extracted, report.loaded, report.quarantined) == ((0, 0, 0) if not text else (2, 0, 2))
 
 
 # -- formats ---------------------------------------------------------------------------

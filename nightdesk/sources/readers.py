@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from nightdesk.sources import formats
-from nightdesk.sources.schema import HIDDEN, PermanentSourceError, SourceError
+from nightdesk.sources.schema import HIDDEN, PermanentSourceError, SourceError, shapeless
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -222,6 +222,8 @@ class FileReader:
 
         needed = [self.date_column] if self.date_column else list(self.date_parts or ())
         missing = [c for c in needed if c not in chunk.columns]
+        if missing and shapeless(chunk):
+            return pd.Series(True, index=chunk.index)
         if missing:
             found = [c for c in chunk.columns if c not in HIDDEN]
             raise PermanentSourceError(f"file {where}: date columns {missing} are missing (found {found})")

@@ -156,8 +156,7 @@ def validate(raw: pd.DataFrame, schema: Schema, *, source: str, first_row: int, 
     import numpy as np
     import pandas as pd
 
-    raw = raw.reset_index(drop=True)
-    _check_columns(raw, schema, source)
+    raw = _check_columns(raw.reset_index(drop=True), schema, source)
     reasons = pd.Series("", index=raw.index, dtype="object")
     out: dict[str, pd.Series] = {}
     for col in schema.columns:
@@ -189,12 +188,26 @@ def validate(raw: pd.DataFrame, schema: Schema, *, source: str, first_row: int, 
     return Validated(good=typed.loc[ok].reset_index(drop=True), bad=bad)
 
 
-def _check_columns(raw: pd.DataFrame, schema: Schema, source: str) -> None:
+def _check_columns(raw: pd.DataFrame, schema: Schema, source: str) -> pd.DataFrame:
+    """``raw`` with every schema column, or an error naming those missing.
+
+    Formats without a header (JSON lines, a JSON list) only have the columns their rows
+    bring: a :func:`shapeless` chunk lacks columns without anything being wrong, so
+    those get empty ones.
+    """
     missing = [c for c in schema.names if c not in raw.columns]
+    if missing and shapeless(raw):
+        return raw.assign(**{name: None for name in missing})
     if missing:
         where = f" file {raw[FILE].iloc[0]}:" if FILE in raw.columns and len(raw) else ""
         found = [c for c in raw.columns if c not in HIDDEN]
         raise PermanentSourceError(f"source {source!r}:{where} columns {missing} are missing (found {found})")
+    return raw
+
+
+def shapeless(raw: pd.DataFrame) -> bool:
+    """Whether a chunk may lack columns: it has no rows, or only rows its reader rejected."""
+    return not len(raw) or (REJECTED in raw.columns and bool(raw[REJECTED].notna().all()))
 
 
 def _check_column(original: pd.Series, col: Column, reasons: pd.Series) -> pd.Series:
