@@ -642,7 +642,7 @@ def test_http_not_found_is_not_retried(warehouse, api):
     api.endpoints["/gone"] = endpoint = Endpoint(status=404)
     reader = HttpJsonReader(url=api.base + "/gone", attempts=4, **QUICK)
 
-    with pytest.raises(SourceError, match=r"^GET http://127\.0\.0\.1:\d+/gone: HTTP 404 Not Found \(not retried"):
+    with pytest.raises(PermanentSourceError, match=r"^GET http://127\.0\.0\.1:\d+/gone: HTTP 404 Not Found \(not retried"):
         load_source(warehouse, _http_source("bad_stocks_http_404", reader), day)
 
     assert endpoint.hits == 1

@@ -254,7 +254,8 @@ class HttpJsonReader:
     request, links lead on). Without either, one request is the whole extract.
 
     Timeouts, connection failures and HTTP 429/5xx are retried with exponential backoff;
-    any other HTTP error fails at once, since asking again cannot help. Error messages
+    any other HTTP error fails at once (:class:`PermanentSourceError`: the task is not
+    retried either), since asking again cannot help. Error messages
     name the request with credentials masked, and the token is only ever sent, never shown.
 
     :param url: endpoint; ``{ds}`` is replaced by the logical date.
@@ -349,7 +350,7 @@ class HttpJsonReader:
             raise SourceError(f"GET {where}: gave up after {self.attempts} attempts: {exc}") from None
         if response.status_code >= 400:
             body = _redact(" ".join(response.text.split())[:200], secrets)
-            raise SourceError(f"GET {where}: HTTP {response.status_code} {response.reason}"
+            raise PermanentSourceError(f"GET {where}: HTTP {response.status_code} {response.reason}"
                               f" (not retried: the request itself was refused): {body}")
         try:
             return response.json()
