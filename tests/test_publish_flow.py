@@ -293,7 +293,8 @@ def test_an_approved_story_whose_cover_is_missing_is_held_back(warehouse, tmp_pa
             items.append(NewItem(
                 draft_id=f"{sheet.story_id}/{kind}", logical_date=day, story_id=sheet.story_id, story_type="unit",
                 kind=kind, text=f"{kind} of {key}: 12 flights", facts_json=sheet.to_json(), qc_passed=True,
-                qc_json="[]", attempts=1, generator="template", model_id="template",
+                qc_json="[]", attempts=1, generator="template", model_id="template", writer="template", fallback=False,
+                failed_attempts=0,
                 media_relpath=f"{missing_sha[:2]}/{missing_sha}.png" if cover else "",
                 media_sha256=missing_sha if cover else ""))
     items = [i for i in items if not (i.kind == "cover" and i.story_id.endswith("/ok"))]
