@@ -136,12 +136,14 @@ def test_an_edit_stores_what_its_recheck_verified(queue):
 def test_the_queue_page_shows_verified_and_writer_and_never_passes_nothing_verified(client):
     html = client.get("/").text
     row = {d.draft_id: next(r for r in html.split("<tr ") if f'href="/draft/{d.draft_id}"' in r)
-           for d in (VERIFIED, NOTHING, FALLBACK)}
+           for d in (VERIFIED, NOTHING, FALLBACK, COVER)}
     assert "4 of 4 figures bound, 2 names, direction agrees" in row[VERIFIED.draft_id]
     assert f"the model ({MODEL}) on attempt 2" in row[VERIFIED.draft_id]
     assert 'class="verified nothing">nothing verified' in row[NOTHING.draft_id]
     assert ">unverified<" in row[NOTHING.draft_id] and ">passed<" not in row[NOTHING.draft_id]
     assert "template fallback after 3 failed attempts" in row[FALLBACK.draft_id]
+    assert '<td class="verified">image checks only</td>' in row[COVER.draft_id]
+    assert "the chart card on attempt 1" in row[COVER.draft_id]
     # Bulk approval offers only drafts that passed and verified something.
     assert f'value="1:{VERIFIED.draft_id}"' in html and f'value="1:{NOTHING.draft_id}"' not in html
     filtered = client.get("/?qc=unverified").text

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nightdesk.review import verdict
+from nightdesk.stories.catalog import COVER_KIND
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,11 @@ class ItemView:
     def verdict(self) -> str:
         """``passed``, ``unverified`` (passed checks that verified nothing) or ``failed``."""
         return verdict.verdict(self.kind, self.qc_passed, self.verified)
+
+    @property
+    def nothing_verified(self) -> bool:
+        """A text whose checks verified nothing (shown prominently; a cover has no text facts)."""
+        return not self.verified and self.kind != COVER_KIND
 
     @property
     def verified_summary(self) -> str:
