@@ -9,6 +9,7 @@
     nightdesk publish [--date D]        review trail to the warehouse; approved stories to the site
     nightdesk review serve [--port N]   the editors' review UI on its own (also mounted in Airflow)
     nightdesk review add-user NAME --role editor|admin [--password-stdin]
+    nightdesk check --story STORY_ID --kind KIND --text TEXT|-   a text against a stored story's facts
 
 Runs go through Airflow (``dag.test``): the DAGs, tasks and Asset events are the real
 ones; their detailed logs go to ``<data_dir>/logs`` and the terminal gets progress and a
@@ -27,6 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from nightdesk.settings import PROJECT_ROOT, WAREHOUSE_DIR, Settings, get_settings
+from nightdesk.stories.catalog import TEXT_KINDS
 
 #: The demo week: the last five trading days for which every demo source has data
 #: (the stock prices end on 2013-03-01).
@@ -249,6 +251,33 @@ def cmd_review_add_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """Run the text checks on ``--text`` (``-``: stdin) against a stored story's fact sheet;
+    print every check and finding. Exit 0 when the text passes and something in it was
+    verified, 1 when a check fails or nothing was verified, 2 when the story is unknown."""
+    from nightdesk import checks, clickhouse
+    from nightdesk.review.verdict import PASSED, verdict, verified_of, verified_summary
+    from nightdesk.stories.factsheet import FactSheet
+
+    text = sys.stdin.read() if args.text == "-" else args.text
+    rows = clickhouse.connect().query_rows((WAREHOUSE_DIR / "sql" / "story_facts.sql").read_text(),
+                                           {"story_id": args.story})
+    if not rows:
+        _print(f"no stored story {args.story!r} in the warehouse's stories table "
+               "(ids look like stock_movers/2013-03-01/AAPL; `nightdesk query` lists them)")
+        return 2
+    results = [r.to_dict() for r in checks.run_text_checks(args.kind, text.strip(), FactSheet.from_json(rows[0][0]))]
+    for result in results:
+        _print(f"{'passed' if result['passed'] else 'FAILED':7} {result['name']}")
+        for finding in result["findings"]:
+            where = f" (chars {finding['span'][0]}-{finding['span'][1]})" if finding["span"] else ""
+            _print(f"        {finding['severity']}: {finding['message']}{where}")
+    verified = verified_of(results)
+    outcome = verdict(args.kind, all(r["passed"] for r in results), verified)
+    _print(f"verified: {verified_summary(args.kind, verified)}\nverdict: {outcome}")
+    return 0 if outcome == PASSED else 1
+
+
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -296,6 +325,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--role", choices=("editor", "admin"), default="editor")
     r.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
     r.set_defaults(fn=cmd_review_add_user)
+    p = sub.add_parser("check", help="check a text against a stored story's facts; exit 1 unless it passes")
+    p.add_argument("--story", required=True, help="story id, e.g. stock_movers/2013-03-01/AAPL")
+    p.add_argument("--kind", required=True, choices=TEXT_KINDS)
+    p.add_argument("--text", required=True, help="the text to check, or - to read it from stdin")
+    p.set_defaults(fn=cmd_check)
     return parser
 
 

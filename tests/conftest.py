@@ -92,10 +92,13 @@ def review_url(request, tmp_path) -> str:
     import sqlalchemy as sa
 
     from nightdesk.review.models import Base
+    from nightdesk.review.schema import VERSION_TABLE
 
     url = request.getfixturevalue("review_postgres_url")
     engine = sa.create_engine(url)
-    Base.metadata.drop_all(engine)
+    with engine.begin() as conn:
+        Base.metadata.drop_all(conn)
+        conn.execute(sa.text(f"DROP TABLE IF EXISTS {VERSION_TABLE}"))
     engine.dispose()
     return url
 

@@ -144,7 +144,7 @@ def test_queue_items_carry_check_results_and_cover_media(scenario, warehouse):
     for item in scenario.queue.list(limit=1000):
         results = json.loads(item.qc_json)
         assert {r["name"] for r in results} == checks[item.draft_id]
-        assert all(set(r) == {"name", "passed", "findings"} for r in results)
+        assert all(set(r) == {"name", "passed", "findings", "verified"} for r in results)
         assert item.qc_passed == all(r["passed"] for r in results)
         assert item.generator and item.model_id and item.attempts >= 1
         if item.kind == "cover":
@@ -293,7 +293,8 @@ def test_an_approved_story_whose_cover_is_missing_is_held_back(warehouse, tmp_pa
             items.append(NewItem(
                 draft_id=f"{sheet.story_id}/{kind}", logical_date=day, story_id=sheet.story_id, story_type="unit",
                 kind=kind, text=f"{kind} of {key}: 12 flights", facts_json=sheet.to_json(), qc_passed=True,
-                qc_json="[]", attempts=1, generator="template", model_id="template",
+                qc_json="[]", attempts=1, generator="template", model_id="template", writer="template", fallback=False,
+                failed_attempts=0,
                 media_relpath=f"{missing_sha[:2]}/{missing_sha}.png" if cover else "",
                 media_sha256=missing_sha if cover else ""))
     items = [i for i in items if not (i.kind == "cover" and i.story_id.endswith("/ok"))]

@@ -90,7 +90,8 @@ def _item(kind: str, text: str, **extra: str) -> NewItem:
         qc = results_json(r.to_dict() for r in results)
     return NewItem(draft_id=f"{STORY}/{kind}", logical_date=dt.date(2013, 3, 1), story_id=STORY,
                    story_type="carrier_spotlight", kind=kind, text=text, facts_json=SHEET.to_json(), qc_passed=ok,
-                   qc_json=qc, attempts=2, generator="template", model_id="", **extra)
+                   qc_json=qc, attempts=2, generator="template", model_id="", writer="template", fallback=True,
+                   failed_attempts=1, **extra)
 
 
 def _png() -> bytes:

@@ -74,7 +74,7 @@ def item(story: str = "UA", kind: str = "headline", *, text: str = HEADLINE, qc_
     return NewItem(draft_id=f"{story_id}/{kind}", logical_date=day, story_id=story_id, story_type=story_type,
                    kind=kind, text=text, facts_json=UNITED.to_json(), qc_passed=qc_passed,
                    qc_json=json.dumps([{"name": "facts", "passed": qc_passed, "findings": []}]), attempts=1,
-                   generator="template", model_id="")
+                   generator="template", model_id="", writer="template", fallback=False, failed_attempts=0)
 
 
 @pytest.fixture

@@ -88,7 +88,8 @@ def checked(story_id: str, kind: str, text: str, sheet: FactSheet | None = None,
         qc = results_json(r.to_dict() for r in results)
     return NewItem(draft_id=f"{story_id}/{kind}", logical_date=DAY, story_id=story_id,
                    story_type="carrier_spotlight", kind=kind, text=text, facts_json=sheet.to_json(),
-                   qc_passed=ok, qc_json=qc, attempts=1, generator="template", model_id="", **extra)
+                   qc_passed=ok, qc_json=qc, attempts=1, generator="template", model_id="", writer="template",
+                   fallback=False, failed_attempts=0, **extra)
 
 
 def png_bytes() -> bytes:

@@ -11,13 +11,14 @@ still fails is never queued as passing.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Sequence
 
 from nightdesk.clickhouse import Warehouse
 from nightdesk.content.produce import write_items
-from nightdesk.content.records import RunContext, WorkItem
+from nightdesk.content.records import Generation, RunContext, WorkItem
 from nightdesk.content.writers import ChartCoverWriter, TemplateTextWriter, Writer, text_writer
 from nightdesk.settings import WAREHOUSE_DIR, Settings, get_settings
 from nightdesk.stories.catalog import COVER_KIND, Catalog, load_catalog
@@ -83,9 +84,19 @@ class _Repairs:
     def plan(self, failed: Sequence[WorkItem]) -> list[tuple[Writer, list[WorkItem]]]:
         text = [i for i in failed if i.kind != COVER_KIND]
         retry = [i for i in text if self.model_retries and i.attempt <= MODEL_ATTEMPTS]
-        groups = [(self.model, retry), (self.template, [i for i in text if i not in retry]),
-                  (self.chart, [i for i in failed if i.kind == COVER_KIND])]
+        groups = [(self.model, retry), (_Fallback(self.template), [i for i in text if i not in retry]),
+                  (_Fallback(self.chart), [i for i in failed if i.kind == COVER_KIND])]
         return [(writer, items) for writer, items in groups if items]
+
+
+class _Fallback:
+    """A writer whose drafts are recorded as fallbacks: written because the model's failed."""
+
+    def __init__(self, writer: Writer) -> None:
+        self.writer, self.generator, self.model_id = writer, writer.generator, writer.model_id
+
+    def write(self, items: Sequence[WorkItem]) -> list[Generation]:
+        return [dataclasses.replace(g, fallback=True) for g in self.writer.write(items)]
 
 
 class _Checker:
@@ -146,6 +157,7 @@ def _check_row(day: dt.date, draft: dict, result: dict) -> dict:
         "logical_date": day, "draft_id": draft["draft_id"], "generation_id": draft["generation_id"],
         "attempt": int(draft["attempt"]), "content_kind": draft["content_kind"], "check_name": result["name"],
         "passed": int(result["passed"]), "findings_json": json.dumps(result["findings"]),
+        "verified": list(result.get("verified", [])),
         "checked_at": pd.Timestamp.now(tz="UTC"),
     }
 

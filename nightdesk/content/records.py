@@ -16,6 +16,8 @@ from nightdesk.stories.factsheet import FactSheet
 
 Key = tuple[str, str, str, int]  # story_id, content_kind, facts_digest, attempt
 DONE_SQL = WAREHOUSE_DIR / "sql" / "generations_done.sql"
+#: generator (as logged) -> writer, the ``writer`` column of generation_log and drafts.
+WRITERS = {"transformers": "model", "template": "template", "chart": "chart", "diffusers": "diffusion"}
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,9 @@ class Generation:
     media_sha256: str = ""
     media_bytes: int = 0
     generation_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    #: Written by the template or chart card because the model's attempts failed (set by
+    #: the quality stage's fallback, :mod:`nightdesk.content.qc`).
+    fallback: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,7 @@ def _log_row(g: Generation, run: RunContext, now) -> dict[str, Any]:
         "facts_digest": g.item.sheet.digest,
         "attempt": g.item.attempt,
         "generator": g.generator,
+        **_writer_columns(g),
         "model_id": g.model_id,
         "model_revision": g.model_revision,
         "prompt_template": g.prompt.template,
@@ -138,6 +144,7 @@ def _draft_row(g: Generation, run: RunContext, now) -> dict[str, Any]:
         "attempt": g.item.attempt,
         "generation_id": g.generation_id,
         "generator": g.generator,
+        **_writer_columns(g),
         "text": g.output,
         "media_url": g.media_url,
         "media_sha256": g.media_sha256,
@@ -146,3 +153,10 @@ def _draft_row(g: Generation, run: RunContext, now) -> dict[str, Any]:
         "status": "generated",
         "created_at": now,
     }
+
+
+def _writer_columns(g: Generation) -> dict[str, Any]:
+    """Who wrote it (migration 0009): every attempt before this one failed."""
+    if g.generator not in WRITERS:
+        raise ValueError(f"generation {g.generation_id}: unknown generator {g.generator!r}; known: {list(WRITERS)}")
+    return {"writer": WRITERS[g.generator], "fallback": int(g.fallback), "failed_attempts": g.item.attempt - 1}

@@ -5,10 +5,9 @@ the version is the one the editor saw (see :mod:`nightdesk.review.queue`), so a 
 made on stale information fails instead of overwriting someone else's. JSON payloads are
 stored as text so the same schema works on SQLite and PostgreSQL.
 
-There is no migration tool for this store yet: :class:`~nightdesk.review.store.Store`
-creates missing tables with ``create_all``, which never alters an existing one. A column
-added here (``attempts_json``) must be added by hand to a store created before it, e.g.
-``ALTER TABLE review_items ADD COLUMN attempts_json TEXT NOT NULL DEFAULT '[]'``.
+Alembic keeps the schema (:mod:`nightdesk.review.schema`): a change here needs a new
+revision under ``nightdesk/review/migrations/versions``, and a test checks that the
+revisions build exactly these tables.
 """
 
 from __future__ import annotations
@@ -22,6 +21,8 @@ from nightdesk.review.states import ACTIONS, STATES
 from nightdesk.stories.catalog import CONTENT_KINDS
 
 ROLES = ("editor", "admin")
+#: Who wrote a draft, as the warehouse's ``drafts.writer`` records it (migration 0009).
+WRITERS = ("model", "template", "chart", "diffusion")
 
 
 class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
@@ -87,13 +88,18 @@ class ReviewItem(Base):
     facts_json: Mapped[str] = mapped_column(sa.Text)
     qc_passed: Mapped[bool] = mapped_column(sa.Boolean)
     qc_json: Mapped[str] = mapped_column(sa.Text)
-    # No migration tool yet (tables come from create_all): existing stores need this column
-    # added by hand, see the module docstring.
     attempts_json: Mapped[str] = mapped_column(sa.Text, default="[]", server_default="[]",
                                                doc="earlier attempts as a JSON list, oldest first")
     attempts: Mapped[int] = mapped_column(sa.Integer)
     generator: Mapped[str] = mapped_column(sa.String(100))
     model_id: Mapped[str] = mapped_column(sa.String(300))
+    writer: Mapped[str] = mapped_column(sa.String(20), server_default="model", doc="one of WRITERS")
+    fallback: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false(),
+                                           doc="a template or chart card wrote it after the model's attempts failed")
+    failed_attempts: Mapped[int] = mapped_column(sa.Integer, server_default="0",
+                                                 doc="attempts before the current one that failed")
+    verified_json: Mapped[str] = mapped_column(sa.Text, server_default="[]",
+                                               doc="what the checks of the current text verified, a JSON list")
     state: Mapped[str] = mapped_column(sa.String(20))
     version: Mapped[int] = mapped_column(sa.Integer)
     claimed_by: Mapped[str | None] = mapped_column(sa.String(100))

@@ -32,7 +32,8 @@ from nightdesk.review.errors import (
     QCFailedError,
     ReviewError,
 )
-from nightdesk.review.models import AuditEvent, ReviewItem
+from nightdesk.review import verdict
+from nightdesk.review.models import WRITERS, AuditEvent, ReviewItem
 from nightdesk.review.states import (
     APPROVED,
     APPROVED_STATES,
@@ -52,16 +53,16 @@ from nightdesk.review.states import (
 )
 from nightdesk.review.store import Store, serialize_audit
 from nightdesk.review.views import AuditEventView, ItemView, NewItem
-from nightdesk.stories.catalog import CONTENT_KINDS
+from nightdesk.stories.catalog import CONTENT_KINDS, COVER_KIND
 
 # Annotations say ``builtins.list``: inside ReviewQueue, ``list`` is the method of that name.
 ITEMS = ReviewItem.__table__
 AUDIT = AuditEvent.__table__
 # Fields whose change makes a rerun of the pipeline refresh an undecided draft.
-_GENERATED = ("facts_json", "media_relpath", "media_sha256", "attempts_json")
+_GENERATED = ("facts_json", "media_relpath", "media_sha256", "attempts_json", "writer", "fallback", "failed_attempts")
 # The pipeline's verdict on the generated text; an edit replaces it with the re-check of
 # the edited text, so it is compared only while the text is the generated one.
-_VERDICT = ("qc_passed", "qc_json")
+_VERDICT = ("qc_passed", "qc_json", "verified_json")
 # Why an attempt was refused, as recorded in its conflict row.
 _REFUSALS: dict[type[ReviewError], str] = {
     ConflictError: "stale_version", InvalidTransition: "invalid_transition",
@@ -73,13 +74,20 @@ _KIND_ORDER = sa.case({k: i for i, k in enumerate(CONTENT_KINDS)}, value=ITEMS.c
 @dataclass(frozen=True)
 class QueueFilter:
     """Which drafts to list or count; ``None`` fields do not filter. ``state`` is the
-    effective state (an expired claim counts as ``queued``)."""
+    effective state (an expired claim counts as ``queued``); ``verdict`` is one of
+    :data:`~nightdesk.review.verdict.VERDICTS` (``unverified``: the checks passed but
+    verified nothing)."""
 
     logical_date: dt.date | None = None
     story_type: str | None = None
     kind: str | None = None
     state: str | None = None
     qc_passed: bool | None = None
+    verdict: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.verdict is not None and self.verdict not in verdict.VERDICTS:
+            raise ValueError(f"unknown verdict {self.verdict!r}; known: {list(verdict.VERDICTS)}")
 
 
 @dataclass(frozen=True)
@@ -308,7 +316,8 @@ class ReviewQueue:
             raise ValueError(f"edit {draft_id}: qc_json must be a JSON list of check results")
 
         def values(row: sa.Row, now: dt.datetime) -> tuple[dict[str, Any], dict[str, Any]]:
-            return ({"text": text, "qc_passed": qc_passed, "qc_json": qc_json},
+            return ({"text": text, "qc_passed": qc_passed, "qc_json": qc_json,
+                     "verified_json": verdict.verified_json(qc_json)},
                     {"diff": _diff(draft_id, row.version, row.text, text), "qc_passed": qc_passed})
 
         return self._act("edit", draft_id, editor, expected_version, values)
@@ -426,7 +435,15 @@ def _conditions(f: QueueFilter, now: dt.datetime) -> builtins.list[sa.ColumnElem
         (ITEMS.c.qc_passed, f.qc_passed)) if value is not None]
     if f.state is not None:
         conditions.append(_state_sql(now) == f.state)
+    if f.verdict is not None:
+        conditions.append(_verdict_sql() == f.verdict)
     return conditions
+
+
+def _verdict_sql() -> sa.ColumnElement[str]:
+    """:func:`~nightdesk.review.verdict.verdict` as SQL, for filters."""
+    verified = sa.or_(ITEMS.c.kind == COVER_KIND, ITEMS.c.verified_json != "[]")
+    return sa.case((~ITEMS.c.qc_passed, verdict.FAILED), (verified, verdict.PASSED), else_=verdict.UNVERIFIED)
 
 
 def _row(conn: sa.Connection, draft_id: str, action: str) -> sa.Row:
@@ -473,14 +490,16 @@ def _insert_audit(conn: sa.Connection, events: Sequence[dict[str, Any]]) -> None
 
 
 def _new_row(item: NewItem, now: dt.datetime) -> dict[str, Any]:
-    return {**asdict(item), "original_text": item.text, "state": QUEUED, "version": 1, "claimed_by": None,
-            "claim_expires_at": None, "decided_by": None, "decided_at": None, "reject_reason": None,
-            "published_at": None, "created_at": now, "updated_at": now}
+    return {"draft_id": item.draft_id, **_generated(item), "original_text": item.text, "state": QUEUED, "version": 1,
+            "claimed_by": None, "claim_expires_at": None, "decided_by": None, "decided_at": None,
+            "reject_reason": None, "published_at": None, "created_at": now, "updated_at": now}
 
 
 def _generated(item: NewItem) -> dict[str, Any]:
-    """The columns a pipeline rerun may replace (everything but the id and the review)."""
-    return {k: v for k, v in asdict(item).items() if k != "draft_id"}
+    """The columns a pipeline rerun may replace (everything but the id and the review),
+    with what the checks verified read from ``qc_json``."""
+    values = {k: v for k, v in asdict(item).items() if k != "draft_id"}
+    return values | {"verified_json": verdict.verified_json(item.qc_json)}
 
 
 def _generated_changed(row: sa.Row, item: NewItem) -> bool:
@@ -490,7 +509,8 @@ def _generated_changed(row: sa.Row, item: NewItem) -> bool:
     that generated the same text (a retried or cleared task) leaves the edit in place.
     """
     compared = _GENERATED if row.text != row.original_text else _GENERATED + _VERDICT
-    return row.original_text != item.text or any(getattr(row, k) != getattr(item, k) for k in compared)
+    generated = _generated(item)
+    return row.original_text != item.text or any(getattr(row, k) != generated[k] for k in compared)
 
 
 def _validate_new(items: Sequence[NewItem]) -> None:
@@ -504,6 +524,14 @@ def _validate_new(items: Sequence[NewItem]) -> None:
                              f"here {item.story_id}/{item.kind}")
         if not isinstance(json.loads(item.attempts_json), builtins.list):
             raise ValueError(f"enqueue {item.draft_id}: attempts_json must be a JSON list of earlier attempts")
+        if not isinstance(json.loads(item.qc_json), builtins.list):
+            raise ValueError(f"enqueue {item.draft_id}: qc_json must be a JSON list of check results")
+        if item.writer not in WRITERS:
+            raise ValueError(f"enqueue {item.draft_id}: unknown writer {item.writer!r}; known: {builtins.list(WRITERS)}")
+        if item.failed_attempts < 0 or (item.fallback and item.writer not in ("template", "chart")):
+            raise ValueError(f"enqueue {item.draft_id}: writer {item.writer!r}, fallback={item.fallback}, "
+                             f"failed_attempts={item.failed_attempts}: only a template or chart card is a fallback, "
+                             "and failed attempts cannot be negative")
         if item.draft_id in seen:
             raise ValueError(f"enqueue: {item.draft_id} appears twice in the batch")
         seen.add(item.draft_id)

@@ -27,14 +27,14 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from nightdesk.review.errors import StoreBusyError
-from nightdesk.review.models import Base
+from nightdesk.review import schema
 from nightdesk.settings import get_settings
 
 URL_ENV = "NIGHTDESK_REVIEW_DB_URL"
 READ_ONLY = "nightdesk_read_only"
 # SQLSTATEs of a PostgreSQL lock wait that gave up: lock_not_available, deadlock_detected.
 _PG_LOCK_CODES = frozenset({"55P03", "40P01"})
-# Key of the transaction-level advisory lock that orders audit inserts and schema creation
+# Key of the transaction-level advisory lock that orders audit inserts and schema migration
 # on PostgreSQL (any constant unique to this application; "NDRV" in ASCII).
 _PG_AUDIT_LOCK = 0x4E445256
 
@@ -62,11 +62,12 @@ def create_engine(url: str, lock_timeout: float) -> sa.Engine:
 
 
 class Store:
-    """One review store: its engine, opened on first use with its tables created if
-    missing, and the transactions the queue and the account store run on it.
+    """One review store: its engine, opened on first use with its schema created or
+    upgraded to the newest revision (:mod:`nightdesk.review.schema`), and the transactions
+    the queue and the account store run on it.
 
     Opening happens once even when several threads of the web server ask at the same
-    time, and is safe from several processes at once (tables are created under a lock).
+    time, and is safe from several processes at once (the schema is migrated under a lock).
     """
 
     def __init__(self, url: str | None, lock_timeout: float) -> None:
@@ -80,9 +81,9 @@ class Store:
         with self._lock:
             if self._engine is None:
                 engine = create_engine(self.url, self.lock_timeout)
-                with busy_as_error(engine, "create the review tables", self.lock_timeout), engine.begin() as conn:
-                    serialize_audit(conn)  # the same lock keeps two processes from creating the tables at once
-                    Base.metadata.create_all(conn)
+                with busy_as_error(engine, "migrate the review store", self.lock_timeout), engine.begin() as conn:
+                    serialize_audit(conn)  # the same lock keeps two processes from migrating at once
+                    schema.upgrade(conn)
                 self._engine = engine
             return self._engine
 

@@ -4,9 +4,13 @@ UI, the publisher and event hooks can keep them after the transaction is gone.""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from nightdesk.review import verdict
+from nightdesk.stories.catalog import COVER_KIND
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,12 @@ class NewItem:
     :param attempts_json: the earlier attempts at this draft as a JSON list, oldest first:
         ``{"attempt", "generator", "model_id", "text", "status", "error", "failed_checks":
         [{"name", "messages"}], ...}`` (:func:`nightdesk.review_flow.enqueue.attempts_to_json`).
+    :param writer: who wrote the text or image: one of
+        :data:`~nightdesk.review.models.WRITERS` (model, template, chart, diffusion).
+    :param fallback: a template or chart card wrote it because the model's attempts failed.
+    :param failed_attempts: how many attempts before this one failed.
+
+    What the checks verified is read from ``qc_json`` (each result's ``verified`` list).
     """
 
     draft_id: str
@@ -34,6 +44,9 @@ class NewItem:
     attempts: int
     generator: str
     model_id: str
+    writer: str
+    fallback: bool
+    failed_attempts: int
     media_relpath: str = ""
     media_sha256: str = ""
     attempts_json: str = "[]"
@@ -68,12 +81,41 @@ class ItemView:
     published_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    writer: str
+    fallback: bool
+    failed_attempts: int
+    verified_json: str
     attempts_json: str = "[]"
 
     @property
     def edited(self) -> bool:
         """True when an editor's text replaced the generated one."""
         return self.text != self.original_text
+
+    @property
+    def verified(self) -> tuple[str, ...]:
+        """What the checks of the current text verified ("4 of 4 figures bound", ...)."""
+        return tuple(json.loads(self.verified_json))
+
+    @property
+    def verdict(self) -> str:
+        """``passed``, ``unverified`` (passed checks that verified nothing) or ``failed``."""
+        return verdict.verdict(self.kind, self.qc_passed, self.verified)
+
+    @property
+    def nothing_verified(self) -> bool:
+        """A text whose checks verified nothing (shown prominently; a cover has no text facts)."""
+        return not self.verified and self.kind != COVER_KIND
+
+    @property
+    def verified_summary(self) -> str:
+        return verdict.verified_summary(self.kind, self.verified)
+
+    @property
+    def written_by(self) -> str:
+        """``"the model (SmolLM2) on attempt 2"``, ``"template fallback after 3 failed attempts"``."""
+        return verdict.written_by(self.writer, fallback=self.fallback, failed_attempts=self.failed_attempts,
+                                  attempt=self.attempts, model_id=self.model_id)
 
     def claim_holder(self, now: dt.datetime) -> str | None:
         """The editor whose claim is still running at ``now``; expired claims count as none."""

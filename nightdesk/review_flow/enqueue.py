@@ -151,6 +151,9 @@ def to_new_item(row: dict[str, Any], logical_date: dt.date, catalog: Catalog, *,
         attempts=int(row["attempt"]),
         generator=row["generator"],
         model_id=row.get("model_id") or "",
+        writer=row["writer"],
+        fallback=bool(row["fallback"]),
+        failed_attempts=int(row["failed_attempts"]),
         media_relpath=media_relpath,
         media_sha256=media_sha256,
         attempts_json=attempts_json,
@@ -158,7 +161,8 @@ def to_new_item(row: dict[str, Any], logical_date: dt.date, catalog: Catalog, *,
 
 
 def qc_json(row: dict[str, Any]) -> str:
-    """The check results in the queue's shape: ``[{"name", "passed", "findings"}]`` by name.
+    """The check results in the queue's shape: ``[{"name", "passed", "findings", "verified"}]``
+    by name (``verified``: what the check verified, e.g. ``["4 of 4 figures bound"]``).
 
     The warehouse keeps no order of checks, so they are sorted by name: the same results
     always give the same text, which keeps a rerun from counting as a change.
@@ -166,9 +170,10 @@ def qc_json(row: dict[str, Any]) -> str:
     names = _as_list(row.get("check_names"))
     passed = _as_list(row.get("check_passed"))
     findings = _as_list(row.get("check_findings"))
+    verified = _as_list(row.get("check_verified"))
     return results_json(
-        {"name": name, "passed": bool(ok), "findings": json.loads(found or "[]")}
-        for name, ok, found in zip(names, passed, findings, strict=True)
+        {"name": name, "passed": bool(ok), "findings": json.loads(found or "[]"), "verified": [str(v) for v in phrases]}
+        for name, ok, found, phrases in zip(names, passed, findings, verified, strict=True)
     )
 
 

@@ -6,6 +6,7 @@ SELECT
     model_id,
     countIf(status = 'ok')              AS ok,
     countIf(status != 'ok')             AS failed,
+    countIf(status = 'ok' AND fallback = 1) AS fallbacks,  -- written after the model's attempts failed
     sum(output_tokens)                  AS output_tokens,
     -- a batch's latency is shared by its rows: attribute each its share
     round(sum(latency_ms / batch_size) / 1000, 1) AS seconds

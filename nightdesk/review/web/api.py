@@ -3,13 +3,18 @@
     POST /api/login            {"username", "password"} -> {"csrf_token", ...} and the session cookie
     GET  /api/session          who is signed in, and the CSRF token
     POST /api/logout
-    GET  /api/drafts           ?date=&story_type=&kind=&state=&qc=passed|failed&limit=&offset=
+    GET  /api/drafts           ?date=&story_type=&kind=&state=&qc=passed|unverified|failed&limit=&offset=
     GET  /api/drafts/{id}      one draft, its checks, facts and audit trail
     POST /api/drafts/{id}/approve   {"expected_version"}
     POST /api/drafts/{id}/reject    {"expected_version", "reason"}
     POST /api/drafts/{id}/withdraw  {"expected_version", "reason"}: an approved or published
                                     draft; the next publish run takes it off the site
     POST /api/drafts/{id}/edit      {"expected_version", "text"}: re-checked, saved, result returned
+
+A draft's ``verdict`` is ``passed`` only when its checks passed and verified something
+(``verified``: "4 of 4 figures bound", ...); ``unverified`` when they passed but verified
+nothing (``qc_passed`` alone only says that no check failed). ``writer``, ``fallback``,
+``failed_attempts`` and ``written_by`` say who wrote it.
 
 Every POST but login needs the ``X-CSRF-Token`` header. Login takes JSON only: a page on
 another site cannot send a JSON body without the browser asking this server first, so it
@@ -70,12 +75,13 @@ def _session_json(request: Request, editor: auth.Editor) -> dict[str, Any]:
 
 def item_json(item: ItemView) -> dict[str, Any]:
     data = jsonable_encoder(dataclasses.asdict(item))
-    for raw, parsed in (("qc_json", "checks"), ("facts_json", "facts"), ("attempts_json", "previous_attempts")):
+    for raw, parsed in (("qc_json", "checks"), ("facts_json", "facts"), ("attempts_json", "previous_attempts"),
+                        ("verified_json", "verified")):
         try:
             data[parsed] = json.loads(data.pop(raw))
         except json.JSONDecodeError:
             data[parsed] = None
-    data["edited"] = item.edited
+    data |= {"edited": item.edited, "verdict": item.verdict, "written_by": item.written_by}
     return data
 
 

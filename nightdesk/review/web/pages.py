@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import urlencode
@@ -21,6 +22,7 @@ from fastapi.responses import RedirectResponse, Response
 from nightdesk.review.errors import ClaimHeldError, ConflictError, ItemNotFound, ReviewError
 from nightdesk.review.queue import QueueFilter
 from nightdesk.review.states import STATES, TRANSITIONS, UNDECIDED
+from nightdesk.review.verdict import FAILED, PASSED, VERDICTS, verdict, verified_of
 from nightdesk.review.web import auth, csrf, render
 from nightdesk.review.web.app import render as render_page
 from nightdesk.review.web.app import authenticate, services, set_session, url
@@ -49,10 +51,12 @@ NOTICES = {
     "withdrawn": "Withdrawn: the next publish run takes it off the site.",
     "edited": "Your edit was saved and passed every check: approve it when you are ready.",
     "edited_failed": "Your edit was saved but failed the checks below, so it cannot be approved yet: fix it first.",
+    "edited_unverified": "Your edit was saved and broke no check, but nothing in it was verified against the fact "
+                         "sheet: it does not count as passed.",
     "unchanged": "The text is unchanged; nothing was saved.",
     "commented": "Comment added.",
 }
-WARNING_NOTICES = frozenset({"edited_failed"})
+WARNING_NOTICES = frozenset({"edited_failed", "edited_unverified"})
 
 
 def _safe_next(request: Request, target: str | None) -> str:
@@ -119,7 +123,7 @@ class Filters:
             story_type=self.story_type or None,
             kind=self.kind or None,
             state=self.state or None,
-            qc_passed={"passed": True, "failed": False}.get(self.qc),
+            verdict=self.qc or None,
         )
 
     def query(self, **changes: str) -> str:
@@ -140,8 +144,8 @@ def parse_filters(date: str, story_type: str, kind: str, state: str, qc: str) ->
     if state and state not in STATES:
         problems.append(f"unknown state {state!r}; known: {', '.join(STATES)}")
         state = ""
-    if qc not in ("", "passed", "failed"):
-        problems.append(f"unknown QC filter {qc!r}; use passed or failed")
+    if qc and qc not in VERDICTS:
+        problems.append(f"unknown QC filter {qc!r}; use {', '.join(VERDICTS)}")
         qc = ""
     return Filters(date, story_type, kind, state, qc), problems
 
@@ -157,7 +161,7 @@ def queue_page(request: Request, editor: Editor, date: str = "", story_type: str
     return render_page(
         request, "queue.html", filters=filters, items=items[:PAGE_SIZE], has_next=len(items) > PAGE_SIZE,
         page=page, counts=counts, total=sum(counts.values()), facets=queue.facets(), states=STATES,
-        undecided=UNDECIDED, error="; ".join(problems) or None,
+        undecided=UNDECIDED, verdicts=VERDICTS, passed=PASSED, error="; ".join(problems) or None,
     )
 
 
@@ -199,7 +203,7 @@ def draft_page(request: Request, editor: auth.Editor, draft_id: str, *, notice: 
         request, "draft.html", status_code=status_code, item=item, checks=checks,
         segments=render.highlight(item.text, checks), failing=render.failing_messages(checks),
         sheet=sheet, sheet_error=sheet_error, history=history, holder=holder,
-        attempts=render.parse_attempts(item.attempts_json),
+        attempts=render.parse_attempts(item.attempts_json), passed=PASSED,
         held_by_other=bool(holder and holder != editor.username), undecided=item.state in UNDECIDED,
         withdrawable=item.state in TRANSITIONS["withdraw"].allowed_from,
         is_cover=item.kind == COVER_KIND, edit_text=item.text if edit_text is None else edit_text,
@@ -307,7 +311,8 @@ def edit(request: Request, editor: Editor, draft_id: str, expected_version: Vers
     def save() -> str:
         passed, qc_json = recheck(item, text)
         queue.edit(draft_id, editor.username, expected_version, text, qc_passed=passed, qc_json=qc_json)
-        return "edited" if passed else "edited_failed"
+        outcome = verdict(item.kind, passed, verified_of(json.loads(qc_json)))
+        return {PASSED: "edited", FAILED: "edited_failed"}.get(outcome, "edited_unverified")
 
     return _act(request, editor, draft_id, "edited", save, expected_version=expected_version, edit_text=text)
 
