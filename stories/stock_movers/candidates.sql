@@ -1,6 +1,9 @@
--- One candidate per listed company that traded on the date and the day before.
--- Newsworthiness: the size of the day's move, boosted when volume ran far above its
--- trailing average (a move on heavy trading is more of a story).
+-- One candidate per listed company that traded on the date and on an earlier day in the
+-- warehouse (prev_trade_date says which; it is not always the day before).
+-- Newsworthiness: the size of the day's move, boosted when volume ran far above the
+-- average of the previous 20 trading days. That average exists only when all 20 days are
+-- in the warehouse (see mart_stock_daily); without it the move is still the story, but
+-- volume_vs_avg_pct is NULL and no volume comparison may be claimed.
 SELECT
     ticker                                                          AS story_key,
     abs(change_pct) * (1 + greatest(ifNull(volume_vs_avg_pct, 0), 0) / 100) AS score,
@@ -8,10 +11,12 @@ SELECT
     ticker,
     close,
     prev_close,
+    prev_trade_date,
     change_pct,
     abs(change_pct)                                                 AS abs_change_pct,
     if(change_pct >= 0, 'rose', 'fell')                             AS direction,
     volume,
-    volume_vs_avg_pct
+    volume_vs_avg_pct,
+    trading_days_in_window                                          AS volume_avg_days
 FROM mart_stock_daily
 WHERE trade_date = {logical_date:Date} AND change_pct IS NOT NULL
