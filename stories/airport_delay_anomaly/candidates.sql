@@ -34,7 +34,7 @@ SELECT
     ifNull(abs(z), 0)                                           AS score,
     multiIf(
         history_days < {min_history_days:UInt16},
-        concat(airport, ': ', toString(history_days), ' earlier days with flights in the previous ',
+        concat(airport, ': ', toString(history_days), if(history_days = 1, ' earlier day', ' earlier days'), ' with flights in the previous ',
                toString({window_days:UInt16}), ' days, ', toString({min_history_days:UInt16}), ' needed'),
         z IS NULL,
         concat(airport, ': no spread in its previous ', toString(history_days), ' days'),

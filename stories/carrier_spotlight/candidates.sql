@@ -22,7 +22,8 @@ SELECT
     c.avg_dep_delay_min                         AS avg_dep_delay_min,
     c.busiest_route                             AS busiest_route,
     c.busiest_route_flights                     AS busiest_route_flights,
-    c.busiest_route_ties                        AS busiest_route_ties
+    c.busiest_route_ties                        AS busiest_route_ties,
+    c.busiest_routes                            AS busiest_routes
 FROM mart_carrier_daily AS c
 CROSS JOIN day AS d
 WHERE c.flight_date = {logical_date:Date} AND c.flights >= 20

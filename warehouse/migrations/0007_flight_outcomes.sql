@@ -17,5 +17,6 @@ ALTER TABLE mart_carrier_daily ADD COLUMN IF NOT EXISTS diverted UInt32;
 ALTER TABLE mart_carrier_daily ADD COLUMN IF NOT EXISTS arrived_on_time UInt32;
 ALTER TABLE mart_carrier_daily ADD COLUMN IF NOT EXISTS busiest_route_flights UInt32;
 ALTER TABLE mart_carrier_daily ADD COLUMN IF NOT EXISTS busiest_route_ties UInt16;
+ALTER TABLE mart_carrier_daily ADD COLUMN IF NOT EXISTS busiest_routes String;
 
 ALTER TABLE mart_stock_daily ADD COLUMN IF NOT EXISTS prev_trade_date Nullable(Date);

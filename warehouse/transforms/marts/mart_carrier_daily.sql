@@ -5,7 +5,8 @@
 -- on_time_pct: flights that arrived less than 15 minutes late, as a share of scheduled
 -- flights (cancelled and diverted flights count as not on time).
 -- busiest_route: the route with the most scheduled flights; a tie goes to the
--- alphabetically first route, and busiest_route_ties says how many routes shared the top.
+-- alphabetically first route, busiest_route_ties says how many routes shared the top and
+-- busiest_routes names them all (alphabetical, comma-separated).
 WITH routes AS (
     SELECT carrier, concat(origin, '-', dest) AS route, count() AS n
     FROM stg_flights
@@ -15,9 +16,10 @@ WITH routes AS (
 busiest AS (
     SELECT
         carrier,
-        argMin(route, (-toInt64(n), route))  AS route,
+        argMin(route, (-toInt64(n), route))  AS top_route,
         max(n)                               AS route_flights,
-        countIf(n = top)                     AS ties
+        countIf(n = top)                     AS ties,
+        arrayStringConcat(arraySort(groupArrayIf(route, n = top)), ', ') AS tied_routes
     FROM (SELECT carrier, route, n, max(n) OVER (PARTITION BY carrier) AS top FROM routes)
     GROUP BY carrier
 )
@@ -32,13 +34,14 @@ SELECT
     round(avg(f.dep_delay_min), 1)                             AS avg_dep_delay_min,
     round(avg(f.arr_delay_min), 1)                             AS avg_arr_delay_min,
     max(f.dep_delay_min)                                       AS max_dep_delay_min,
-    any(r.route)                                               AS busiest_route,
+    any(r.top_route)                                           AS busiest_route,
     sum(f.distance_miles)                                      AS total_miles,
     toUInt32(countIf(f.is_cancelled = 0))                      AS departed,
     toUInt32(sum(f.is_diverted))                               AS diverted,
     toUInt32(countIf(f.is_cancelled = 0 AND f.is_diverted = 0 AND f.arr_delay_min < 15)) AS arrived_on_time,
     toUInt32(any(r.route_flights))                             AS busiest_route_flights,
-    toUInt16(any(r.ties))                                      AS busiest_route_ties
+    toUInt16(any(r.ties))                                      AS busiest_route_ties,
+    any(r.tied_routes)                                         AS busiest_routes
 FROM stg_flights AS f
 LEFT JOIN (SELECT carrier, carrier_name FROM stg_airlines WHERE snapshot_date = {logical_date:Date}) AS a
     ON a.carrier = f.carrier
