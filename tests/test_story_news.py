@@ -23,7 +23,8 @@ HISTORY = [10.0, 12.0, 9.0, 11.0, 10.0, 13.0, 8.0]  # mean 10.4, sd about 1.7
 def _airport_days(warehouse, airport: str, start: dt.date, delays: list[float]) -> None:
     """One mart_airport_daily row per consecutive day from ``start``, with these average delays."""
     rows = ", ".join(
-        f"('{start + dt.timedelta(days=i)}', '{airport}', 100, 2, 10, 80.0, {delay}, 40.0, 0.0, 10.0, 10.0, 98, 1, 85, 85.7)"
+        f"('{start + dt.timedelta(days=i)}', '{airport}', 100, 2, 10, 80.0, {delay}, "
+        "40.0, 0.0, 10.0, 10.0, 98, 1, 85, 85.7)"
         for i, delay in enumerate(delays)
     )
     warehouse.command(
@@ -99,7 +100,8 @@ def _flights(warehouse, day: dt.date, rows: list[tuple]) -> None:
     """Raw flights for ``day``: (flight_id, carrier, origin, dest, dep_time, dep_delay, arr_delay)."""
     values = ", ".join(
         f"({fid}, {day.year}, {day.month}, {day.day}, {dep_time}, 800, {dep_delay}, {dep_time}, 1000, {arr_delay}, "
-        f"'{carrier}', 1, NULL, '{origin}', '{dest}', NULL, 500, 8, 0, '{day} 08:00:00', 'test', '{day}', 'test', now64(3))"
+        f"'{carrier}', 1, NULL, '{origin}', '{dest}', NULL, 500, 8, 0, '{day} 08:00:00', "
+        f"'test', '{day}', 'test', now64(3))"
         for fid, carrier, origin, dest, dep_time, dep_delay, arr_delay in rows
     )
     warehouse.command(f"INSERT INTO raw_flights VALUES {values}")
@@ -194,7 +196,8 @@ def _story_copy(tmp_path, old: str, new: str):
 
 def test_a_declared_param_the_query_does_not_use_is_refused(warehouse, tmp_path):
     catalog = _story_copy(tmp_path, "min_abs_z: 1.5}", "min_abs_z: 1.5, min_flights: 20}")
-    with pytest.raises(StoryDeclarationError, match=r"airport_delay_anomaly/story.yml: params \['min_flights'\] are not used"):
+    with pytest.raises(StoryDeclarationError,
+                       match=r"airport_delay_anomaly/story.yml: params \['min_flights'\] are not used"):
         select_day(warehouse, catalog, dt.date(2014, 6, 8))
 
 
@@ -208,3 +211,12 @@ def test_a_label_naming_an_undeclared_param_is_refused(warehouse, tmp_path):
     catalog = _story_copy(tmp_path, "previous {{ window_days }} days (days", "previous {{ window }} days (days")
     with pytest.raises(StoryDeclarationError, match=r"label of fact 'trailing_avg_delay_min': 'window' is undefined"):
         select_day(warehouse, catalog, dt.date(2014, 6, 18))
+
+
+def test_a_share_with_no_earlier_close_is_no_story_and_says_so(warehouse):
+    day = dt.date(2014, 8, 4)
+    _prices(warehouse, "ONE", [day], [1000])
+    run_model(warehouse, {m.name: m for m in discover()}["mart_stock_daily"], day)
+    selection = select_day(warehouse, load_catalog(), day)
+    assert [s for s in selection.sheets if s.story_type == "stock_movers"] == []
+    assert selection.no_story["stock_movers"] == "ONE: no earlier close in the warehouse within 40 days"

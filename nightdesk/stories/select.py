@@ -92,8 +92,9 @@ def query_params(story: StoryType, logical_date: dt.date) -> dict[str, Any]:
     params = {**story.params, "logical_date": logical_date}
     used = set(_PLACEHOLDER.findall(story.candidates_sql))
     sql_path = story.path.parent / "candidates.sql"
-    if used - set(params):
-        raise StoryDeclarationError(f"{sql_path} uses {sorted(used - set(params))}, not declared in {story.path} params")
+    undeclared = sorted(used - set(params))
+    if undeclared:
+        raise StoryDeclarationError(f"{sql_path} uses {undeclared}, not declared in {story.path} params")
     if set(params) - used:
         raise StoryDeclarationError(f"{story.path}: params {sorted(set(params) - used)} are not used by {sql_path}")
     return params

@@ -1,5 +1,6 @@
--- One candidate per listed company that traded on the date and on an earlier day in the
--- warehouse (prev_trade_date says which; it is not always the day before).
+-- One candidate per listed company that traded on the date; it is a story only when the
+-- warehouse also holds an earlier close within 40 days (prev_trade_date says which day; it
+-- is not always the day before).
 -- Newsworthiness: the size of the day's move, boosted when volume ran far above the
 -- average of the previous 20 trading days. That average exists only when all 20 days are
 -- in the warehouse (see mart_stock_daily); without it the move is still the story, but
@@ -7,6 +8,7 @@
 SELECT
     ticker                                                          AS story_key,
     abs(change_pct) * (1 + greatest(ifNull(volume_vs_avg_pct, 0), 0) / 100) AS score,
+    if(change_pct IS NULL, concat(ticker, ': no earlier close in the warehouse within 40 days'), '') AS no_story_reason,
     trade_date,
     ticker,
     close,
@@ -19,4 +21,4 @@ SELECT
     volume_vs_avg_pct,
     trading_days_in_window                                          AS volume_avg_days
 FROM mart_stock_daily
-WHERE trade_date = {logical_date:Date} AND change_pct IS NOT NULL
+WHERE trade_date = {logical_date:Date}
