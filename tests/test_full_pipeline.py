@@ -20,6 +20,7 @@ import pytest
 from nightdesk.publish.layout import media_path, page_path
 
 DAY = dt.date(2013, 1, 17)  # a Thursday with stock prices; no other test uses it
+EARLIER = dt.date(2013, 1, 16)  # loaded too, so stock moves have a previous close (only its ELT runs)
 PASSWORD = "correct horse battery staple"
 
 
@@ -38,6 +39,7 @@ def night(template_night, warehouse):
     n = Night()
     n.url, n.out, run_dag = template_night
     # 1. the night: ELT, then content (which ends by filling the review queue)
+    assert run_dag("nightdesk_elt", EARLIER).ok
     n.elt = run_dag("nightdesk_elt", DAY)
     n.content = run_dag("nightdesk_content", DAY)
 

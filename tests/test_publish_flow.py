@@ -23,7 +23,8 @@ import pytest
 
 from nightdesk.publish.layout import media_path, page_path
 
-DAY = dt.date(2013, 1, 16)  # a Wednesday with stock prices; no other test uses it
+DAY = dt.date(2013, 1, 16)  # a Wednesday with stock prices; no other test writes content for it
+EARLIER = dt.date(2013, 1, 15)  # loaded too, so stock moves have a previous close (only its ELT runs)
 ATOM = "{http://www.w3.org/2005/Atom}"
 EDITOR = "dana"
 BASE_URL = "https://example.invalid/"  # the publisher's default
@@ -63,6 +64,7 @@ def scenario(template_night, warehouse):
 
     s = Scenario()
     s.url, s.out, run_dag = template_night
+    assert run_dag("nightdesk_elt", EARLIER).ok
     assert run_dag("nightdesk_elt", DAY).ok
     s.content = run_dag("nightdesk_content", DAY)
     q = ReviewQueue(s.url)

@@ -9,7 +9,7 @@ import pytest
 
 from nightdesk.stories.catalog import STORIES_DIR, StoryDeclarationError, load_catalog
 from nightdesk.stories.factsheet import FactSheet, format_value
-from nightdesk.stories.select import select_stories
+from nightdesk.stories.select import select_day, select_stories
 
 DAYS = (dt.date(2013, 2, 11), dt.date(2013, 2, 12))  # Monday, Tuesday: trading days
 
@@ -23,21 +23,28 @@ def marts(warehouse, ops_db, airflow_db):
     return DAYS[-1]
 
 
-def test_every_story_type_yields_complete_fact_sheets(warehouse, marts):
+def test_every_story_type_yields_complete_fact_sheets_or_says_why_not(warehouse, marts):
     catalog = load_catalog()
-    sheets = select_stories(warehouse, catalog, marts)
+    selection = select_day(warehouse, catalog, marts)
     by_type = {}
-    for sheet in sheets:
+    for sheet in selection.sheets:
         by_type.setdefault(sheet.story_type, []).append(sheet)
-    assert set(by_type) == set(catalog.story_types) == {
-        "carrier_spotlight", "airport_delay_anomaly", "stock_movers", "daily_operations"}
+    # One earlier day is no history to call a delay unusual against.
+    assert set(by_type) == {"carrier_spotlight", "stock_movers", "daily_operations"}
+    assert set(selection.no_story) == {"airport_delay_anomaly"}
+    assert selection.no_story["airport_delay_anomaly"] == "; ".join(
+        f"{a}: 1 earlier day with flights in the previous 7 days, 5 needed" for a in ("EWR", "JFK", "LGA"))
     for name, found in by_type.items():
         story = catalog.story_types[name]
         assert 1 <= len(found) <= story.top_n
         assert [s.score for s in found] == sorted((s.score for s in found), reverse=True)
         for sheet in found:
             assert [f.name for f in sheet.facts] == [f.name for f in story.facts]
-            assert all(f.display and f.display != "n/a" for f in sheet.facts), sheet
+            # Volume is compared only with a full 20-day window; one earlier day gives no such claim.
+            unknown = {f.name for f in sheet.facts if f.value is None}
+            assert unknown == ({"volume_vs_avg_pct"} if name == "stock_movers" else set()), sheet
+            assert all(f.display and f.display != "n/a" for f in sheet.facts if f.name not in unknown), sheet
+            assert all("{{" not in f.label for f in sheet.facts)
             assert sheet.story_id.startswith(f"{name}/{marts.isoformat()}/")
 
 
@@ -91,8 +98,9 @@ def test_adding_a_story_type_is_adding_files(warehouse, marts, tmp_path):
     shutil.copytree(copy / "airport_delay_anomaly", new)
     (new / "story.yml").write_text((new / "story.yml").read_text().replace(
         "name: airport_delay_anomaly", "name: busiest_airport"))
-    (new / "candidates.sql").write_text((new / "candidates.sql").read_text().replace(
-        "abs(a.avg_dep_delay_min - ifNull(t.trailing_avg_delay_min, 0))", "toFloat64(a.departures)"))
+    (new / "candidates.sql").write_text((new / "candidates.sql").read_text()  # every airport is a candidate
+                                        .replace("ifNull(abs(z), 0)", "toFloat64(departures)")
+                                        .replace("AS no_story_reason", "AS why_not"))
     catalog = load_catalog(copy)
     sheets = [s for s in select_stories(warehouse, catalog, marts) if s.story_type == "busiest_airport"]
     assert len(sheets) == 1 and sheets[0].get("airport").value == "EWR"

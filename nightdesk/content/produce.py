@@ -19,16 +19,20 @@ from nightdesk.content.writers import Writer, cover_writer, text_writer
 from nightdesk.settings import Settings, get_settings
 from nightdesk.stories import store
 from nightdesk.stories.catalog import TEXT_KINDS, load_catalog
-from nightdesk.stories.select import select_stories
+from nightdesk.stories.select import select_day
 
 log = logging.getLogger(__name__)
 
 
 def choose_stories(wh: Warehouse, logical_date: dt.date) -> dict[str, int]:
-    """Select the date's stories from the marts and store their fact sheets."""
-    sheets = select_stories(wh, load_catalog(), logical_date)
-    store.save(wh, logical_date, sheets)
-    return dict(Counter(sheet.story_type for sheet in sheets))
+    """Select the date's stories from the marts and store their fact sheets.
+
+    Returns stories per story type; a type with no story that day counts 0 (its reason is
+    logged by the selection).
+    """
+    selection = select_day(wh, load_catalog(), logical_date)
+    store.save(wh, logical_date, selection.sheets)
+    return {**dict.fromkeys(selection.no_story, 0), **Counter(sheet.story_type for sheet in selection.sheets)}
 
 
 def produce(wh: Warehouse, run: RunContext, kinds: Sequence[str], settings: Settings | None = None) -> dict[str, int]:

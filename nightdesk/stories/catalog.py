@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
 
@@ -65,6 +65,9 @@ class StoryType:
     cover_prompt: str
     candidates_sql: str
     path: Path
+    #: ``params:`` from story.yml, bound as query parameters of candidates.sql (the story's
+    #: "when there is no story" thresholds); see nightdesk.stories.select.
+    params: dict[str, Any] = field(default_factory=dict)
 
     def template_version(self, kind: str, system: str, spec: KindSpec | None) -> str:
         """Hash of everything that shapes a prompt or a templated text of ``kind``."""
@@ -141,6 +144,7 @@ def _load_story(folder: Path) -> StoryType:
         title=_require(doc, "title", path), angle=" ".join(doc.get("angle", "").split()), facts=tuple(facts),
         templates={k: " ".join(v.split()) for k, v in templates.items()}, cover_figures=figures,
         cover_prompt=_require(cover, "prompt", path), candidates_sql=sql_path.read_text(), path=path,
+        params=dict(doc.get("params") or {}),
     )
 
 
