@@ -23,7 +23,6 @@ ACTIONS = ("kill", "raise")
 
 #: Every fault point, and the gap it sits in.
 POINTS: dict[str, str] = {
-    "after_batch_saved": "produce: one batch's generations and drafts are written, the next batch not started",
     "after_generation_log_insert": "records.save: the log rows are written, their drafts not yet",
     "after_checks_saved": "qc: a round's check results are written, the drafts' statuses not yet",
     "after_status_update": "qc: a round's statuses are written, the failed drafts not yet rewritten",

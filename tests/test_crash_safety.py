@@ -135,6 +135,10 @@ class Case:
             queue.close()
 
 
+def _repeated(keys) -> dict:
+    return {key: n for key, n in Counter(keys).items() if n > 1}
+
+
 def assert_day_finished(end: dict[str, list[dict]], queue) -> None:
     """Every story has all its drafts, each final, each attempt logged and checked exactly once."""
     stories = {s["story_id"] for s in end["stories"]}
@@ -146,8 +150,8 @@ def assert_day_finished(end: dict[str, list[dict]], queue) -> None:
     assert [d["draft_id"] for d in drafts if d["status"] == "checked_failed"
             and d["generator"] not in FALLBACK_GENERATORS] == []
     # no duplicate rows: one log row per attempt, one check row per check of a generation
-    assert {k: n for k, n in Counter((g["story_id"], g["content_kind"], g["attempt"]) for g in log).items() if n > 1} == {}
-    assert {k: n for k, n in Counter((c["generation_id"], c["check_name"]) for c in checks).items() if n > 1} == {}
+    assert _repeated((g["story_id"], g["content_kind"], g["attempt"]) for g in log) == {}
+    assert _repeated((c["generation_id"], c["check_name"]) for c in checks) == {}
     # each draft's attempts run 1..n; every one was checked; all but the last failed
     verdict = {}
     for c in checks:
@@ -167,6 +171,16 @@ def assert_day_finished(end: dict[str, list[dict]], queue) -> None:
     assert set(enqueues.values()) == {1}
 
 
+def test_fault_points_are_named_and_counted():
+    from nightdesk import faults
+
+    assert faults.parse("after_enqueue,after_status_update:3") == {"after_enqueue": 1, "after_status_update": 3}
+    with pytest.raises(ValueError, match="unknown fault point 'after_lunch'; known: after_checks_saved, "):
+        faults.parse("after_lunch")
+    with pytest.raises(ValueError, match="'after_enqueue:' must be a whole number >= 1, got '0'"):
+        faults.parse("after_enqueue:0")
+
+
 def test_a_kill_between_the_log_and_the_drafts_insert_loses_nothing(prepared, tmp_path):
     """Killed after the first text batch was saved and the second one's log rows were written.
 
@@ -176,7 +190,7 @@ def test_a_kill_between_the_log_and_the_drafts_insert_loses_nothing(prepared, tm
     after the queue committed, and its second try finds every draft unchanged.
     """
     case = Case(prepared, tmp_path / "home", "template")
-    crashed = case.killed_at("after_generation_log_insert:2")
+    crashed = case.killed_at("after_generation_log_insert:2")  # DAY has fewer stories than a batch holds
     first, second = TEXT_KINDS[:2]
     assert Counter(g["content_kind"] for g in crashed["log"]) == {first: len(crashed["stories"]),
                                                                    second: len(crashed["stories"])}

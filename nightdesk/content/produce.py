@@ -14,7 +14,6 @@ import logging
 from collections import Counter
 from collections.abc import Iterator, Sequence
 
-from nightdesk import faults
 from nightdesk.clickhouse import Warehouse
 from nightdesk.content import records
 from nightdesk.content.records import Generation, RunContext, WorkItem
@@ -56,7 +55,6 @@ def write_items(wh: Warehouse, run: RunContext, writer: Writer, items: Sequence[
     generated = 0
     for batch in batches(items, settings):
         generated += records.save(wh, run, _write(wh, run, writer, batch))
-        faults.point("after_batch_saved")
     return generated
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from nightdesk import faults
 from nightdesk.clickhouse import Warehouse
@@ -31,6 +32,9 @@ from nightdesk.settings import WAREHOUSE_DIR, Settings, get_settings
 from nightdesk.stories import store
 from nightdesk.stories.catalog import CONTENT_KINDS, COVER_KIND, Catalog, load_catalog
 from nightdesk.stories.factsheet import FactSheet
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Model attempts per text draft before the template takes over. Each retry costs one
 #: more batched generate call; three keeps a bad night to minutes on a CPU.
@@ -71,7 +75,7 @@ def _repair(wh: Warehouse, run: RunContext, repairs: _Repairs, settings: Setting
     return len(failed)
 
 
-def _check(wh: Warehouse, run: RunContext, checker: _Checker, pending, counts: dict[str, int]) -> None:
+def _check(wh: Warehouse, run: RunContext, checker: _Checker, pending: pd.DataFrame, counts: dict[str, int]) -> None:
     """Check ``pending`` drafts, store the results, then mark each draft ok or failed.
 
     A draft whose generation already has stored results (its try died before the status
@@ -175,7 +179,8 @@ def _check_row(run: RunContext, draft: dict, result: dict) -> dict:
     import pandas as pd
 
     return {
-        "logical_date": run.logical_date, "try_number": run.try_number, "draft_id": draft["draft_id"], "generation_id": draft["generation_id"],
+        "logical_date": run.logical_date, "try_number": run.try_number, "draft_id": draft["draft_id"],
+        "generation_id": draft["generation_id"],
         "attempt": int(draft["attempt"]), "content_kind": draft["content_kind"], "check_name": result["name"],
         "passed": int(result["passed"]), "findings_json": json.dumps(result["findings"]),
         "checked_at": pd.Timestamp.now(tz="UTC"),
