@@ -17,21 +17,31 @@ hand for any logical date. For each date:
    (failed ones marked as failing: editors can fix them but not approve them as is).
 
 Every model call is logged in ``generation_log``; drafts land in ``drafts`` with their
-fact sheet. A rerun or a restarted task skips what is already generated: no duplicates.
+fact sheet; every row records the try of the task that wrote it. Work is saved batch by
+batch and what is left is read back from the warehouse, so a rerun or a restarted task
+(even one killed mid-write) finishes the day and skips what is already done: no
+duplicates, nothing lost but the batch in flight.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+from typing import TYPE_CHECKING
 
 import pendulum
 from airflow.sdk import dag, task
 
 from nightdesk.assets import DRAFTS, GPU_POOL, MARTS, WAREHOUSE_POOL
 
+if TYPE_CHECKING:
+    from nightdesk.content.records import RunContext
+
 # With CeleryExecutor, GPU tasks go to the workers listening on this queue.
 GPU_QUEUE = os.environ.get("NIGHTDESK_GPU_QUEUE", "gpu")
+# A retried task resumes from what the warehouse holds, so the delay is only there to let
+# a transient fault (a restarted server, a lost worker) clear. Tests shorten it.
+RETRY_DELAY = dt.timedelta(seconds=float(os.environ.get("NIGHTDESK_RETRY_DELAY_S", "60")))
 
 
 @dag(
@@ -40,7 +50,7 @@ GPU_QUEUE = os.environ.get("NIGHTDESK_GPU_QUEUE", "gpu")
     start_date=pendulum.datetime(2013, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "nightdesk", "retries": 2, "retry_delay": dt.timedelta(minutes=1)},
+    default_args={"owner": "nightdesk", "retries": 2, "retry_delay": RETRY_DELAY},
     tags=["nightdesk", "content"],
     doc_md=__doc__,
 )
@@ -63,39 +73,37 @@ def nightdesk_content() -> None:
             print(day, choose(wh, dt.date.fromisoformat(day)))
         return dates
 
-    def _produce(dates: list[str], kinds: str, dag_run_id: str) -> dict:
+    def _run_context(day: str, run_id: str | None, ti) -> RunContext:
+        """Which run and which try of the task the rows written for ``day`` belong to."""
+        from nightdesk.content.records import RunContext
+
+        return RunContext(dt.date.fromisoformat(day), "nightdesk_content", run_id or "", ti.try_number if ti else 1)
+
+    def _produce(dates: list[str], kinds: str, run_id: str | None, ti) -> dict:
         from nightdesk import clickhouse
         from nightdesk.content.produce import produce
-        from nightdesk.content.records import RunContext
         from nightdesk.stories.catalog import COVER_KIND, TEXT_KINDS
 
         wanted = TEXT_KINDS if kinds == "text" else (COVER_KIND,)
         wh = clickhouse.connect()
-        return {
-            day: produce(wh, RunContext(dt.date.fromisoformat(day), "nightdesk_content", dag_run_id), wanted)
-            for day in dates
-        }
+        return {day: produce(wh, _run_context(day, run_id, ti), wanted) for day in dates}
 
     @task(pool=GPU_POOL, queue=GPU_QUEUE)
-    def generate_text(dates: list[str], run_id: str | None = None) -> dict:
-        return _produce(dates, "text", run_id or "")
+    def generate_text(dates: list[str], run_id: str | None = None, ti=None) -> dict:
+        return _produce(dates, "text", run_id, ti)
 
     @task(pool=GPU_POOL, queue=GPU_QUEUE)
-    def generate_covers(dates: list[str], run_id: str | None = None) -> dict:
-        return _produce(dates, "cover", run_id or "")
+    def generate_covers(dates: list[str], run_id: str | None = None, ti=None) -> dict:
+        return _produce(dates, "cover", run_id, ti)
 
     @task(pool=GPU_POOL, queue=GPU_QUEUE, outlets=[DRAFTS])
-    def check_drafts(dates: list[str], run_id: str | None = None, outlet_events=None) -> dict:
+    def check_drafts(dates: list[str], run_id: str | None = None, ti=None, outlet_events=None) -> dict:
         """Checks, bounded regeneration and fallback (may call the model again: GPU pool)."""
         from nightdesk import clickhouse
         from nightdesk.content.qc import check_and_repair
-        from nightdesk.content.records import RunContext
 
         wh = clickhouse.connect()
-        result = {
-            day: check_and_repair(wh, RunContext(dt.date.fromisoformat(day), "nightdesk_content", run_id or ""))
-            for day in dates
-        }
+        result = {day: check_and_repair(wh, _run_context(day, run_id, ti)) for day in dates}
         outlet_events[DRAFTS].extra = {"logical_dates": dates}
         return result
 

@@ -1,8 +1,10 @@
 """The content tasks' work: choose stories, then produce every draft that is not done yet.
 
-Production is resumable: work is written to the warehouse chunk by chunk, and a restarted
-task (a worker lost mid-run, a retry) skips every generation already logged as ``ok`` for
-the same story, kind, facts and attempt. So a rerun adds no drafts and no log rows.
+Production is resumable: work is written to the warehouse batch by batch, as each batch
+finishes, and a restarted task (a worker lost mid-run, a retry) first writes the drafts
+of generations it logged but died before recording, then skips every generation already
+logged as ``ok`` for the same story, kind, facts and attempt. So a crash loses at most
+the batch in flight, and a rerun adds no drafts and no log rows.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from nightdesk.clickhouse import Warehouse
 from nightdesk.content import records
@@ -18,7 +20,7 @@ from nightdesk.content.records import Generation, RunContext, WorkItem
 from nightdesk.content.writers import Writer, cover_writer, text_writer
 from nightdesk.settings import Settings, get_settings
 from nightdesk.stories import store
-from nightdesk.stories.catalog import TEXT_KINDS, load_catalog
+from nightdesk.stories.catalog import COVER_KIND, TEXT_KINDS, load_catalog
 from nightdesk.stories.select import select_day
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ def produce(wh: Warehouse, run: RunContext, kinds: Sequence[str], settings: Sett
     settings = settings or get_settings()
     catalog = load_catalog()
     sheets = store.load(wh, run.logical_date)
+    records.restore_lost_drafts(wh, run, sheets, kinds)
     done = records.done_keys(wh, run.logical_date, kinds)
     items = [WorkItem(sheet, kind) for sheet in sheets for kind in kinds]
     pending = [item for item in items if item.key not in done]
@@ -52,14 +55,27 @@ def produce(wh: Warehouse, run: RunContext, kinds: Sequence[str], settings: Sett
 
 
 def write_items(wh: Warehouse, run: RunContext, writer: Writer, items: Sequence[WorkItem], settings: Settings) -> int:
-    """Write ``items`` chunk by chunk, saving each chunk before starting the next."""
-    # Chunks of a few batches: large enough to keep batches full, small enough that a
-    # restart loses little work.
-    chunk = 4 * max(settings.text_batch_size, settings.image_batch_size)
+    """Write ``items`` batch by batch, saving each batch before starting the next."""
     generated = 0
-    for start in range(0, len(items), chunk):
-        generated += records.save(wh, run, _write(wh, run, writer, items[start : start + chunk]))
+    for batch in batches(items, settings):
+        generated += records.save(wh, run, _write(wh, run, writer, batch))
     return generated
+
+
+def batches(items: Sequence[WorkItem], settings: Settings) -> Iterator[list[WorkItem]]:
+    """``items`` in the writer's batches: one kind at one attempt, up to its batch size.
+
+    A text model batches prompts of one kind and seed (the seed follows the attempt), so
+    each of these is one ``generate`` call: saved as soon as it returns, a crash loses at
+    most the batch in flight and no batch is split across two calls.
+    """
+    groups: dict[tuple[str, int], list[WorkItem]] = {}
+    for item in items:
+        groups.setdefault((item.kind, item.attempt), []).append(item)
+    for (kind, _), group in groups.items():
+        size = settings.image_batch_size if kind == COVER_KIND else settings.text_batch_size
+        for start in range(0, len(group), size):
+            yield group[start : start + size]
 
 
 def _write(wh: Warehouse, run: RunContext, writer: Writer, items: Sequence[WorkItem]) -> list[Generation]:

@@ -7,6 +7,12 @@ is regenerated with the model under a new seed, up to :data:`MODEL_ATTEMPTS` att
 all, then written by the data-to-text templates; a failed cover falls back to the chart
 card. Every attempt stays in ``generation_log`` with its check results; a draft that
 still fails is never queued as passing.
+
+The stage keeps no state of its own between writes: what is left to do is read from the
+warehouse each round. A draft still ``generated`` is to be checked (reusing the results
+already stored for its generation, if a crash came between storing them and the status);
+a draft ``checked_failed`` whose writer was not a fallback is owed its next attempt. So a
+task killed at any point is finished by its next try, with nothing done twice.
 """
 
 from __future__ import annotations
@@ -15,57 +21,87 @@ import dataclasses
 import datetime as dt
 import json
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+from nightdesk import faults
 from nightdesk.clickhouse import Warehouse
+from nightdesk.content import records
 from nightdesk.content.produce import write_items
 from nightdesk.content.records import Generation, RunContext, WorkItem
 from nightdesk.content.writers import ChartCoverWriter, TemplateTextWriter, Writer, text_writer
 from nightdesk.settings import WAREHOUSE_DIR, Settings, get_settings
-from nightdesk.stories.catalog import COVER_KIND, Catalog, load_catalog
+from nightdesk.stories import store
+from nightdesk.stories.catalog import CONTENT_KINDS, COVER_KIND, Catalog, load_catalog
 from nightdesk.stories.factsheet import FactSheet
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Model attempts per text draft before the template takes over. Each retry costs one
 #: more batched generate call; three keeps a bad night to minutes on a CPU.
 MODEL_ATTEMPTS = 3
+#: The writers of last resort: a draft they wrote that fails its checks stays failed.
+FALLBACK_GENERATORS = (TemplateTextWriter.generator, ChartCoverWriter.generator)
 _SQL = WAREHOUSE_DIR / "sql"
 
 
 def check_and_repair(wh: Warehouse, run: RunContext, settings: Settings | None = None) -> dict[str, int]:
-    """Check, regenerate and fall back until every draft is checked; returns counts."""
+    """Rewrite failed drafts, check unchecked ones, until every draft is final; returns counts."""
     settings = settings or get_settings()
+    records.restore_lost_drafts(wh, run, store.load(wh, run.logical_date), CONTENT_KINDS)
     repairs = _Repairs(load_catalog(), settings)
     checker = _Checker(wh, settings, run.logical_date)
     counts = {"checked": 0, "failed_attempts": 0, "regenerated": 0, "fallbacks": 0}
-    # Each round checks what the previous one regenerated; the template/chart fallback
-    # makes the last round final, so MODEL_ATTEMPTS + 1 rounds always suffice.
-    for _ in range(MODEL_ATTEMPTS + 1):
+    # Each round rewrites what the previous one failed, then checks what is unchecked.
+    # Attempts only grow and a fallback is final, so a fresh run is done after
+    # MODEL_ATTEMPTS + 1 rounds (the last writes the fallbacks) and sees so in the next.
+    for _ in range(MODEL_ATTEMPTS + 2):
+        repaired = _repair(wh, run, repairs, settings, counts)
         pending = wh.query_df((_SQL / "drafts_to_check.sql").read_text(), {"d": run.logical_date})
-        if pending.empty:
+        if not repaired and pending.empty:
             break
-        checker.start_round()
-        failed: list[WorkItem] = []
-        outcome: dict[str, list[str]] = {"checked_ok": [], "checked_failed": []}
-        rows = []
-        for draft in pending.to_dict("records"):
-            sheet = FactSheet.from_json(draft["facts_json"])
-            results = checker.check(draft, sheet)
-            ok = all(r["passed"] for r in results)
-            rows += [_check_row(run.logical_date, draft, r) for r in results]
-            outcome["checked_ok" if ok else "checked_failed"].append(draft["draft_id"])
-            if not ok and draft["generator"] not in ("template", "chart"):
-                failed.append(WorkItem(sheet, draft["content_kind"], int(draft["attempt"]) + 1))
-        _save_checks(wh, rows)
-        for status, ids in outcome.items():
-            if ids:
-                wh.command((_SQL / "draft_status_update.sql").read_text(),
-                           {"d": run.logical_date, "ids": ids, "status": status})
-        counts["checked"] += len(pending)
-        counts["failed_attempts"] += len(outcome["checked_failed"])
-        for writer, items in repairs.plan(failed):
-            write_items(wh, run, writer, items, settings)
-            key = "fallbacks" if writer.generator in ("template", "chart") else "regenerated"
-            counts[key] += len(items)
+        _check(wh, run, checker, pending, counts)
     return counts
+
+
+def _repair(wh: Warehouse, run: RunContext, repairs: _Repairs, settings: Settings, counts: dict[str, int]) -> int:
+    """Write the next attempt of every draft that failed and is owed one; returns how many."""
+    owed = wh.query_df((_SQL / "drafts_to_repair.sql").read_text(),
+                       {"d": run.logical_date, "final": list(FALLBACK_GENERATORS)})
+    failed = [WorkItem(FactSheet.from_json(d["facts_json"]), d["content_kind"], int(d["attempt"]) + 1)
+              for d in owed.to_dict("records")]
+    for writer, items in repairs.plan(failed):
+        write_items(wh, run, writer, items, settings)
+        counts["fallbacks" if writer.generator in FALLBACK_GENERATORS else "regenerated"] += len(items)
+    return len(failed)
+
+
+def _check(wh: Warehouse, run: RunContext, checker: _Checker, pending: pd.DataFrame, counts: dict[str, int]) -> None:
+    """Check ``pending`` drafts, store the results, then mark each draft ok or failed.
+
+    A draft whose generation already has stored results (its try died before the status
+    was written) takes its verdict from them: checked once, stored once.
+    """
+    checker.start_round()
+    outcome: dict[str, list[str]] = {"checked_ok": [], "checked_failed": []}
+    rows = []
+    for draft in pending.to_dict("records"):
+        if draft["stored_checks"]:
+            ok = bool(draft["stored_passed"])
+        else:
+            results = checker.check(draft, FactSheet.from_json(draft["facts_json"]))
+            ok = all(r["passed"] for r in results)
+            rows += [_check_row(run, draft, r) for r in results]
+        outcome["checked_ok" if ok else "checked_failed"].append(draft["draft_id"])
+    _save_checks(wh, rows)
+    faults.point("after_checks_saved")
+    for status, ids in outcome.items():
+        if ids:
+            wh.command((_SQL / "draft_status_update.sql").read_text(),
+                       {"d": run.logical_date, "ids": ids, "status": status, "try_number": run.try_number})
+    faults.point("after_status_update")
+    counts["checked"] += len(pending)
+    counts["failed_attempts"] += len(outcome["checked_failed"])
 
 
 class _Repairs:
@@ -150,11 +186,12 @@ class _Checker:
                                        published_hashes=others)
 
 
-def _check_row(day: dt.date, draft: dict, result: dict) -> dict:
+def _check_row(run: RunContext, draft: dict, result: dict) -> dict:
     import pandas as pd
 
     return {
-        "logical_date": day, "draft_id": draft["draft_id"], "generation_id": draft["generation_id"],
+        "logical_date": run.logical_date, "try_number": run.try_number, "draft_id": draft["draft_id"],
+        "generation_id": draft["generation_id"],
         "attempt": int(draft["attempt"]), "content_kind": draft["content_kind"], "check_name": result["name"],
         "passed": int(result["passed"]), "findings_json": json.dumps(result["findings"]),
         "verified": list(result.get("verified", [])),

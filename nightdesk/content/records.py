@@ -1,5 +1,10 @@
 """One place that writes generations: a ``generation_log`` row for every model call and a
-``drafts`` row for every successful one, and answers which generations are already done."""
+``drafts`` row for every successful one, and answers which generations are already done.
+
+The two rows are two inserts with no transaction across tables. The log row is written
+first and carries everything its draft needs, so a task killed between the two leaves
+work that the next try finishes with :func:`restore_lost_drafts` instead of redoing it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from nightdesk import faults
 from nightdesk.clickhouse import Warehouse
 from nightdesk.content.prompts import Prompt
 from nightdesk.settings import WAREHOUSE_DIR
@@ -18,6 +24,7 @@ Key = tuple[str, str, str, int]  # story_id, content_kind, facts_digest, attempt
 DONE_SQL = WAREHOUSE_DIR / "sql" / "generations_done.sql"
 #: generator (as logged) -> writer, the ``writer`` column of generation_log and drafts.
 WRITERS = {"transformers": "model", "template": "template", "chart": "chart", "diffusers": "diffusion"}
+LOST_DRAFTS_SQL = WAREHOUSE_DIR / "sql" / "generations_without_draft.sql"
 
 
 @dataclass(frozen=True)
@@ -64,17 +71,57 @@ class Generation:
 
 @dataclass(frozen=True)
 class RunContext:
-    """Which DAG run the generations belong to (for the log)."""
+    """Which DAG run, and which try of its task, the rows belong to.
+
+    :param try_number: the Airflow task instance's try (1 for the first). A retry shares
+        the DAG run id with the try it replaces; this tells their rows apart.
+    """
 
     logical_date: dt.date
     dag_id: str
     dag_run_id: str
+    try_number: int = 1
 
 
 def done_keys(wh: Warehouse, logical_date: dt.date, kinds: Sequence[str]) -> set[Key]:
     """Keys already generated successfully for the date: these are never generated again."""
     rows = wh.query_rows(DONE_SQL.read_text(), {"d": logical_date, "k": list(kinds)})
     return {(s, k, d, int(a)) for s, k, d, a in rows}
+
+
+def restore_lost_drafts(wh: Warehouse, run: RunContext, sheets: Sequence[FactSheet],
+                        kinds: Sequence[str]) -> int:
+    """Write the draft row of every generation logged ``ok`` whose draft was never written.
+
+    Only a generation newer than its draft's current attempt, from the story's current
+    fact sheet, is restored (as ``generated``: the checks have not seen it). Returns the
+    drafts written.
+    """
+    import pandas as pd
+
+    by_story = {sheet.story_id: sheet for sheet in sheets}
+    lost: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in wh.query_df(LOST_DRAFTS_SQL.read_text(), {"d": run.logical_date, "k": list(kinds)}).to_dict("records"):
+        sheet = by_story.get(row["story_id"])
+        if sheet is not None and sheet.digest == row["facts_digest"]:
+            lost[(row["story_id"], row["content_kind"])] = row  # rows come by attempt: the newest wins
+    if not lost:
+        return 0
+    now = pd.Timestamp.now(tz="UTC")
+    drafts = [_draft_row(_from_log_row(row, by_story[row["story_id"]]), run, now) for row in lost.values()]
+    wh.insert_df("drafts", pd.DataFrame(drafts))
+    return len(drafts)
+
+
+def _from_log_row(row: dict[str, Any], sheet: FactSheet) -> Generation:
+    """The generation a ``generations_without_draft.sql`` row logged (what its draft needs)."""
+    return Generation(
+        item=WorkItem(sheet, row["content_kind"], int(row["attempt"])),
+        prompt=Prompt("", "", row["prompt_template"], row["prompt_version"]),
+        generator=row["generator"], model_id=row["model_id"], model_revision=row["model_revision"],
+        output=row["output"], media_url=row["media_url"], media_sha256=row["media_sha256"],
+        media_bytes=int(row["media_bytes"]), generation_id=row["generation_id"], fallback=bool(row["fallback"]),
+    )
 
 
 def failure(item: WorkItem, generator: str, model_id: str, exc: Exception) -> Generation:
@@ -94,6 +141,7 @@ def save(wh: Warehouse, run: RunContext, generations: Iterable[Generation]) -> i
         return 0
     now = pd.Timestamp.now(tz="UTC")
     wh.insert_df("generation_log", pd.DataFrame([_log_row(g, run, now) for g in generations]))
+    faults.point("after_generation_log_insert")
     drafts = [_draft_row(g, run, now) for g in generations if g.status == "ok"]
     if drafts:
         wh.insert_df("drafts", pd.DataFrame(drafts))
@@ -106,6 +154,7 @@ def _log_row(g: Generation, run: RunContext, now) -> dict[str, Any]:
         "logical_date": run.logical_date,
         "dag_id": run.dag_id,
         "dag_run_id": run.dag_run_id,
+        "try_number": run.try_number,
         "story_id": g.item.sheet.story_id,
         "story_type": g.item.sheet.story_type,
         "content_kind": g.item.kind,
@@ -129,6 +178,9 @@ def _log_row(g: Generation, run: RunContext, now) -> dict[str, Any]:
         "seed": g.seed,
         "status": g.status,
         "error": g.error[:2000],
+        "media_url": g.media_url,
+        "media_sha256": g.media_sha256,
+        "media_bytes": g.media_bytes,
         "created_at": now,
     }
 
@@ -151,6 +203,7 @@ def _draft_row(g: Generation, run: RunContext, now) -> dict[str, Any]:
         "media_bytes": g.media_bytes,
         "facts_json": g.item.sheet.to_json(),
         "status": "generated",
+        "try_number": run.try_number,
         "created_at": now,
     }
 

@@ -6,7 +6,9 @@ module reads them in one query (``warehouse/sql/review_candidates.sql``), turns 
 draft into a :class:`~nightdesk.review.views.NewItem` and hands them to
 :meth:`ReviewQueue.enqueue`, which is idempotent on the draft id: a rerun adds nothing,
 a regenerated draft that nobody has decided on yet is refreshed, and a decided one is
-kept as the editor left it.
+kept as the editor left it. The queue writes in one transaction, so a task killed
+mid-enqueue leaves the queue as it was, and one killed after it commits is finished by a
+rerun that finds every draft unchanged.
 
 A draft that failed its checks is enqueued too, marked ``qc_passed=False`` with the
 findings, so an editor can see and fix it; the queue refuses to approve it as is.
@@ -24,6 +26,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from nightdesk import faults
 from nightdesk.checks.result import results_json
 from nightdesk.clickhouse import Warehouse
 from nightdesk.settings import WAREHOUSE_DIR
@@ -52,7 +55,9 @@ def enqueue_date(wh: Warehouse, logical_date: dt.date, queue: ReviewQueue | None
     from nightdesk.review.queue import ReviewQueue
 
     items = review_items(wh, logical_date)
-    return (queue or ReviewQueue()).enqueue(items, actor=actor)
+    report = (queue or ReviewQueue()).enqueue(items, actor=actor)
+    faults.point("after_enqueue")
+    return report
 
 
 def review_items(wh: Warehouse, logical_date: dt.date, catalog: Catalog | None = None) -> list[NewItem]:
