@@ -150,3 +150,38 @@ def test_a_new_source_and_story_type_from_files_outside_the_repository(template_
     assert {item.kind for item in queued} == {"headline", "brief", "summary", "marketing", "cover"}
     assert {item.state for item in queued} == {"queued"}
     assert _git_status() == before
+
+
+def test_a_due_day_going_from_rows_to_none_is_refused_unless_the_policy_allows_it(warehouse, tmp_path):
+    from nightdesk.load import EmptyDayRefused, load_source
+    from nightdesk.sources.calendars import EmptyDay
+    from nightdesk.sources.catalog import Source
+    from nightdesk.sources.readers import FileReader
+
+    day = dt.date(2013, 7, 16)
+    stocks = load_sources()["stock_prices"]
+    csv = tmp_path / "prices.csv"
+    csv.write_text("ticker,trade_date,open,high,low,close,volume,adj_close\n"
+                   "ACME,2013-07-16,10,11,9,10.5,1000,10.5\n")
+
+    def source(policy: str) -> Source:
+        return Source("acme_prices", stocks.table, stocks.schema, FileReader(url=str(csv), date_column="trade_date"),
+                      when_empty=EmptyDay(policy))
+
+    def rows() -> int:
+        return warehouse.scalar("SELECT count() FROM raw_stock_prices WHERE _logical_date = {d:Date}", {"d": day})
+
+    assert load_source(warehouse, source("fail"), day).loaded == 1
+    csv.write_text("ticker,trade_date,open,high,low,close,volume,adj_close\n")  # header only
+    with pytest.raises(EmptyDayRefused, match="no rows on 2013-07-16, a due day"):
+        load_source(warehouse, source("fail"), day)
+    assert rows() == 1
+    report = load_source(warehouse, source("warn"), day)
+    assert (report.status, report.extracted, rows()) == ("empty", 0, 0)
+
+
+def test_status_of_dates_with_no_loads_says_so(warehouse, capsys):
+    from nightdesk.cli import main
+
+    assert main(["status", "--start", "2030-01-01", "--end", "2030-01-02"]) == 0
+    assert "loads 2030-01-01 .. 2030-01-02:\n  (none)" in capsys.readouterr().out
