@@ -113,7 +113,8 @@ def _run_dates(dates: list[dt.date], dag_ids: tuple[str, ...]) -> int:
                 outcomes.append(outcome)
                 bar.update(1)
                 if not outcome.ok:
-                    bar.write(f"FAILED {dag_id} {day}: tasks {', '.join(outcome.failed_tasks)}")
+                    why = outcome.reason or f"tasks {', '.join(outcome.failed_tasks)}"
+                    bar.write(f"FAILED {dag_id} {day}: {why}")
                     break
     failed = [o for o in outcomes if not o.ok]
     _print(f"\n{len(outcomes) - len(failed)} of {len(outcomes)} DAG runs succeeded in {time.monotonic() - started:.0f}s")
@@ -158,10 +159,13 @@ def _print_status(start: dt.date, end: dt.date) -> None:
     loads = wh.query_df((WAREHOUSE_DIR / "sql" / "status_loads.sql").read_text(), params)
     quality = wh.query_df((WAREHOUSE_DIR / "sql" / "status_quality.sql").read_text(), params)
     _print(f"\nloads {start} .. {end}:")
-    _print(loads.drop(columns="last_error").to_string(index=False) if len(loads) else "  (none)")
-    errors = loads[loads["last_error"] != ""]
-    for _, row in errors.iterrows():
-        _print(f"  {row['logical_date']:%Y-%m-%d} {row['source']}: {row['last_error']}")
+    if len(loads):  # an empty result has no columns at all
+        _print(loads.drop(columns="last_error").to_string(index=False))
+        # The note of a failed, skipped (not due) or empty (allowed no-rows) load.
+        for _, row in loads[loads["last_error"] != ""].iterrows():
+            _print(f"  {row['logical_date']:%Y-%m-%d} {row['source']} {row['status']}: {row['last_error']}")
+    else:
+        _print("  (none)")
     if len(quality):
         failed = quality[quality["passed"] == 0]
         _print(f"\nquality gates: {len(quality) - len(failed)} of {len(quality)} table-days passed")
@@ -209,7 +213,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
     with logs_to(log_path):
         outcome = run_dag("nightdesk_publish", args.date)
     if not outcome.ok:
-        _print(f"FAILED nightdesk_publish {args.date}: tasks {', '.join(outcome.failed_tasks)} (logs: {log_path})")
+        why = outcome.reason or f"tasks {', '.join(outcome.failed_tasks)}"
+        _print(f"FAILED nightdesk_publish {args.date}: {why} (logs: {log_path})")
         return 1
     changes = clickhouse.connect().query_rows(
         (WAREHOUSE_DIR / "sql" / "publications_since.sql").read_text(), {"url": settings.output_url, "since": started})

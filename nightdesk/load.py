@@ -4,6 +4,11 @@ Every extracted row ends in the raw table or in ``quarantine``: both are filled 
 scratch copies first and swapped in per partition at the end, so a rerun replaces the
 date (never duplicates) and a failure half-way leaves the previous load untouched.
 Every attempt, failed or not, is recorded in ``load_log``.
+
+A due date that yields no rows is an empty day: the source's policy decides whether it
+is loaded (status ``empty``, the date's partition emptied) or refused (status ``failed``,
+the date's earlier rows kept), so a header-only file cannot wipe a day that had rows.
+A date the source is not due on is recorded as ``skipped`` and loads nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from dataclasses import asdict, dataclass
 
 from nightdesk.clickhouse import Warehouse
 from nightdesk.sources.catalog import Source
-from nightdesk.sources.schema import KeyTracker, validate
+from nightdesk.sources.schema import KeyTracker, SourceError, validate
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +34,15 @@ class LoadReport:
     extracted: int = 0
     loaded: int = 0
     quarantined: int = 0
+    status: str = "ok"
+    note: str = ""
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+class EmptyDayRefused(SourceError):
+    """A due date yielded no rows and the source's policy does not allow that."""
 
 
 def load_source(
@@ -63,14 +74,32 @@ def load_source(
                 report.quarantined += wh.insert_df(bad_table, checked.bad.assign(**meta, _loaded_at=now))
                 if progress:
                     progress(len(chunk))
+            if report.extracted == 0:
+                allowed, why = source.when_empty.verdict(logical_date, source.calendar)
+                if not allowed:
+                    raise EmptyDayRefused(f"source {source.name!r}: {why}; the date's earlier rows are kept")
+                report.status, report.note = "empty", why
             wh.swap_partition(source.table, f"'{logical_date.isoformat()}'", good_table)
             wh.swap_partition("quarantine", f"tuple('{source.name}', '{logical_date.isoformat()}')", bad_table)
     except Exception as exc:
         _record(wh, source, report, started, status="failed", error=f"{type(exc).__name__}: {exc}")
         raise
-    _record(wh, source, report, started, status="ok", error="")
+    _record(wh, source, report, started, status=report.status, error=report.note)
+    if report.status == "empty":
+        log.warning("%s for %s: %s", source.name, logical_date, report.note)
     log.info("loaded %s for %s: %d extracted, %d loaded, %d quarantined",
              source.name, logical_date, report.extracted, report.loaded, report.quarantined)
+    return report
+
+
+def record_skip(wh: Warehouse, source: Source, logical_date: dt.date, reason: str) -> LoadReport:
+    """Record that ``source`` is not due on ``logical_date`` (nothing is read or replaced)."""
+    import pandas as pd
+
+    report = LoadReport(source.name, logical_date.isoformat(), f"{source.name}-{logical_date:%Y%m%d}-skipped",
+                        status="skipped", note=reason)
+    now = pd.Timestamp.now(tz="UTC")
+    _record(wh, source, report, now, status="skipped", error=reason)
     return report
 
 

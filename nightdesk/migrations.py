@@ -4,6 +4,11 @@ A migration is ``NNNN_description.sql``: DDL statements separated by ``;``, writ
 ``IF NOT EXISTS`` so a half-applied file can be re-run. Applied versions are recorded in
 ``schema_migrations`` with a checksum; a shipped migration that was edited afterwards is
 refused, because the warehouses that already ran it would silently differ from new ones.
+
+Migrations are read from ``warehouse/migrations`` and the folders named by
+``NIGHTDESK_EXTRA_MIGRATIONS``, in one version sequence: a deployment's own migrations
+take numbers the project does not use (e.g. from 1000), and a clash is an error naming
+both files.
 """
 
 from __future__ import annotations
@@ -14,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nightdesk.clickhouse import Warehouse, WarehouseError
-from nightdesk.settings import WAREHOUSE_DIR
+from nightdesk.settings import DECLARATION_DIRS, WAREHOUSE_DIR, get_settings
 
-MIGRATIONS_DIR = WAREHOUSE_DIR / "migrations"
+MIGRATIONS_DIR = DECLARATION_DIRS["migrations"]
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 LEDGER_SQL = WAREHOUSE_DIR / "sql" / "schema_migrations.sql"
 
@@ -36,16 +41,18 @@ class Migration:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
-def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
-    """Every migration file in version order; a misnamed or duplicate file is an error."""
+def discover(*directories: Path) -> list[Migration]:
+    """Every migration file (of ``directories``, default the project's and the extra
+    folders) in version order; a misnamed or duplicate file is an error."""
     found: dict[int, Migration] = {}
-    for path in sorted(directory.glob("*.sql")):
+    paths = [p for d in directories or get_settings().declaration_dirs("migrations") for p in sorted(d.glob("*.sql"))]
+    for path in paths:
         match = _NAME.match(path.name)
         if not match:
             raise WarehouseError(f"migration file {path} is not named NNNN_lowercase_name.sql")
         version = int(match.group(1))
         if version in found:
-            raise WarehouseError(f"migrations {found[version].path.name} and {path.name} share version {version}")
+            raise WarehouseError(f"migrations {found[version].path} and {path} share version {version}")
         found[version] = Migration(version, match.group(2), path)
     return [found[v] for v in sorted(found)]
 
@@ -57,11 +64,11 @@ def applied(wh: Warehouse) -> dict[int, str]:
     return {int(v): c for v, c in rows}
 
 
-def migrate(wh: Warehouse, directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+def migrate(wh: Warehouse, *directories: Path) -> list[Migration]:
     """Apply pending migrations in order; return the ones applied now."""
     done = applied(wh)
     newly: list[Migration] = []
-    for migration in discover(directory):
+    for migration in discover(*directories):
         if migration.version in done:
             if done[migration.version] != migration.checksum:
                 raise WarehouseError(

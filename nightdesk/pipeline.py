@@ -2,34 +2,71 @@
 
 Each function opens the warehouse itself (lazily: chDB must not be imported by the
 scheduler or DAG processor) and returns a small JSON-able summary for XCom and logs.
+Errors that asking again cannot fix (a date outside the schedule, a missing file, a
+refused empty day, a failed gate) fail the task at once, with no retry.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from nightdesk.sources.catalog import SOURCES
+
+def check_date(logical_date: dt.date) -> None:
+    """Refuse a date before the earliest logical date or one no source is due on."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from nightdesk.settings import get_settings
+    from nightdesk.sources.catalog import load_sources
+
+    earliest = get_settings().earliest_date
+    if logical_date < earliest:
+        raise AirflowFailException(f"{logical_date} is before the earliest logical date {earliest} "
+                                   "(NIGHTDESK_EARLIEST_DATE): nothing to run")
+    sources = load_sources()
+    reasons = {name: s.calendar.not_due_reason(logical_date) for name, s in sources.items()}
+    if all(reasons.values()):
+        detail = "; ".join(f"{name}: {why}" for name, why in reasons.items())
+        raise AirflowFailException(f"no source is due on {logical_date}, so the date is outside the schedule ({detail})")
 
 
-def prepare_warehouse() -> list[str]:
-    """Apply pending warehouse migrations; returns the names applied now."""
+def prepare_warehouse(logical_date: dt.date) -> list[str]:
+    """Check the date, then apply pending warehouse migrations; returns the names applied now."""
     from nightdesk import clickhouse, migrations
 
+    check_date(logical_date)
     return [m.path.name for m in migrations.migrate(clickhouse.connect())]
 
 
 def extract_load(source_name: str, logical_date: dt.date) -> dict:
-    """Extract one source for the date into its raw table (bad rows to quarantine)."""
+    """Extract one source for the date into its raw table (bad rows to quarantine).
+
+    A source not due on the date is recorded as skipped and the task is skipped.
+    """
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
     from nightdesk import clickhouse
-    from nightdesk.load import load_source
+    from nightdesk.load import EmptyDayRefused, load_source, record_skip
+    from nightdesk.sources.catalog import load_sources
+    from nightdesk.sources.schema import PermanentSourceError
 
-    if source_name not in SOURCES:
-        raise ValueError(f"unknown source {source_name!r}; known: {sorted(SOURCES)}")
-    return load_source(clickhouse.connect(), SOURCES[source_name], logical_date).as_dict()
+    sources = load_sources()
+    if source_name not in sources:
+        raise AirflowFailException(f"unknown source {source_name!r}; known: {sorted(sources)}")
+    source = sources[source_name]
+    wh = clickhouse.connect()
+    not_due = source.calendar.not_due_reason(logical_date)
+    if not_due:
+        record_skip(wh, source, logical_date, f"not due: {not_due}")
+        raise AirflowSkipException(f"{source_name} is not due on {logical_date}: {not_due}")
+    try:
+        return load_source(wh, source, logical_date).as_dict()
+    except (EmptyDayRefused, PermanentSourceError) as exc:
+        # A refused empty day or a missing/unreadable file: a retry cannot fix it.
+        raise AirflowFailException(str(exc)) from exc
 
 
-def transform(layer: str, logical_date: dt.date) -> dict[str, int]:
-    """Rebuild every model of ``layer`` for the date; returns rows per model."""
+def transform(layer: str, logical_date: dt.date) -> dict[str, int | str]:
+    """Rebuild the layer's models for the sources present on the date; returns rows per model."""
     from nightdesk import clickhouse
     from nightdesk.transform import run_layer
 

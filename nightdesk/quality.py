@@ -12,7 +12,15 @@ directives that need the warehouse to compute their expected value:
   adds up to the staging table's row count for the date;
 * ``fresh_within_hours: N`` - the date's rows were loaded within the last N hours.
 
-``$logical_date`` anywhere in an argument is replaced by the run's date. Each run's full
+``$logical_date`` anywhere in an argument is replaced by the run's date.
+
+An empty day is decided before GX runs (GX 1.x reports every column of an empty batch
+as missing): a table with no rows for the date passes with the verdict "no rows" when
+every source behind it is absent that day (not due, or an allowed empty day; see
+:mod:`nightdesk.sources.presence`), and fails with "no rows" when a source behind it
+did load rows. The raw gate also fails when no source has rows at all: the date is
+outside the data. Suites are read from ``warehouse/expectations`` and the folders named by
+``NIGHTDESK_EXTRA_EXPECTATIONS``. Each run's full
 result is kept in ``quality_results`` (queryable) and in GX Data Docs under
 ``<data_dir>/gx``; a failed suite raises :class:`QualityGateFailed`, which fails the task
 and so stops everything downstream for that date.
@@ -29,9 +37,10 @@ from pathlib import Path
 from typing import Any
 
 from nightdesk.clickhouse import Warehouse, check_identifier
-from nightdesk.settings import WAREHOUSE_DIR, get_settings
+from nightdesk.settings import DECLARATION_DIRS, get_settings
+from nightdesk.sources.presence import DayLoads, day_loads
 
-EXPECTATIONS_DIR = WAREHOUSE_DIR / "expectations"
+EXPECTATIONS_DIR = DECLARATION_DIRS["expectations"]
 _DIRECTIVES = {"row_count_matches_load", "row_count_matches_table", "column_sum_matches_rows", "fresh_within_hours"}
 
 
@@ -52,12 +61,14 @@ class Suite:
         return f"{self.table}_suite"
 
 
-def load_suites(directory: Path = EXPECTATIONS_DIR) -> list[Suite]:
-    """Every declared suite; a malformed file is an error naming the file and entry."""
+def load_suites(*directories: Path) -> list[Suite]:
+    """Every declared suite (of ``directories``, default the project's and the extra
+    folders); a malformed file is an error naming the file and entry."""
     import yaml
 
     suites = []
-    for path in sorted(directory.glob("*.yml")):
+    paths = [p for d in directories or get_settings().declaration_dirs("expectations") for p in sorted(d.glob("*.yml"))]
+    for path in paths:
         spec = yaml.safe_load(path.read_text())
         for key in ("table", "layer", "date_column", "expectations"):
             if key not in spec:
@@ -74,8 +85,15 @@ def gate(wh: Warehouse, layer: str, logical_date: dt.date) -> dict[str, dict]:
     """Validate every suite of ``layer`` for the date; raise if any failed."""
     suites = [s for s in load_suites() if s.layer == layer]
     if not suites:
-        raise ValueError(f"no expectation suites declared for layer {layer!r} in {EXPECTATIONS_DIR}")
-    outcomes = {s.table: validate_table(wh, s, logical_date) for s in suites}
+        raise ValueError(f"no expectation suites declared for layer {layer!r} in "
+                         f"{', '.join(map(str, get_settings().declaration_dirs('expectations')))}")
+    loads = day_loads(wh, logical_date)
+    if layer == "raw" and not loads.with_rows():
+        raise QualityGateFailed(f"no source has rows for {logical_date}: the date is outside the data "
+                                f"({'; '.join(f'{s} {v.status}: {v.note}' for s, v in sorted(loads.verdicts.items())) or 'nothing loaded'})")
+    inputs = _raw_inputs()
+    outcomes = {s.table: validate_table(wh, s, logical_date, loads, inputs.get(s.table, {s.table}))
+                for s in suites}
     failed = {t: o["failed_expectations"] for t, o in outcomes.items() if not o["success"]}
     if failed:
         detail = "; ".join(f"{t}: {', '.join(f)}" for t, f in failed.items())
@@ -86,17 +104,32 @@ def gate(wh: Warehouse, layer: str, logical_date: dt.date) -> dict[str, dict]:
     return outcomes
 
 
-def validate_table(wh: Warehouse, suite: Suite, logical_date: dt.date) -> dict:
-    """Run one suite on one date's rows of its table; store and return the outcome."""
+def validate_table(wh: Warehouse, suite: Suite, logical_date: dt.date, loads: DayLoads | None = None,
+                   raw_tables: frozenset[str] | set[str] | None = None) -> dict:
+    """Run one suite on one date's rows of its table; store and return the outcome.
+
+    :param raw_tables: the raw tables behind the suite's table (itself for a raw table),
+        to tell an allowed empty day from a broken one.
+    """
     import pandas as pd
 
     df = wh.query_df(
         "SELECT * FROM {t:Identifier} WHERE {c:Identifier} = {d:Date}",
         {"t": suite.table, "c": suite.date_column, "d": logical_date},
     )
-    expectations = [_expectation(wh, suite, e, logical_date) for e in suite.expectations]
-    result = _run_gx(suite, df, expectations, logical_date)
-    failed = [_failure_text(r) for r in result["results"] if not r["success"]]
+    verdict = ""
+    if df.empty:
+        loads = loads or day_loads(wh, logical_date)
+        absent = loads.absence(raw_tables or {suite.table})
+        verdict = f"no rows: {absent}" if absent else (
+            f"no rows for {logical_date}, although its sources "
+            f"({', '.join(loads.sources_of(raw_tables or {suite.table})) or 'none declared'}) are not absent")
+        result = {"success": absent is not None, "results": [], "verdict": verdict}
+        failed = [] if absent else [verdict]
+    else:
+        expectations = [_expectation(wh, suite, e, logical_date) for e in suite.expectations]
+        result = _run_gx(suite, df, expectations, logical_date)
+        failed = [_failure_text(r) for r in result["results"] if not r["success"]]
     outcome = {
         "validation_id": uuid.uuid4().hex,
         "suite": suite.name,
@@ -111,7 +144,13 @@ def validate_table(wh: Warehouse, suite: Suite, logical_date: dt.date) -> dict:
     }
     wh.insert_df("quality_results", pd.DataFrame([outcome]))
     return {"success": bool(result["success"]), "evaluated": outcome["evaluated"],
-            "failed_expectations": failed, "rows": len(df)}
+            "failed_expectations": failed, "rows": len(df), **({"verdict": verdict} if verdict else {})}
+
+
+def _raw_inputs() -> dict[str, frozenset[str]]:
+    from nightdesk.transform import discover, raw_inputs
+
+    return raw_inputs(discover())
 
 
 def _expectation(wh: Warehouse, suite: Suite, entry: dict, logical_date: dt.date) -> tuple[str, dict]:

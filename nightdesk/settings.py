@@ -6,12 +6,24 @@ at import time, so DAG files may import it while being parsed.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WAREHOUSE_DIR = PROJECT_ROOT / "warehouse"
+
+#: Each kind of declaration a deployment can add from its own folders, and the folder
+#: that holds the project's own. ``NIGHTDESK_EXTRA_<KIND>`` lists extra folders
+#: (os.pathsep-separated), read after the project's: e.g. ``NIGHTDESK_EXTRA_SOURCES``.
+DECLARATION_DIRS = {
+    "sources": WAREHOUSE_DIR / "sources",
+    "migrations": WAREHOUSE_DIR / "migrations",
+    "transforms": WAREHOUSE_DIR / "transforms",
+    "expectations": WAREHOUSE_DIR / "expectations",
+    "stories": PROJECT_ROOT / "stories",
+}
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,13 @@ class Settings:
     :param image_steps: diffusion steps. ``NIGHTDESK_IMAGE_STEPS``.
     :param output_url: fsspec URL of the published site (pages, feeds, covers).
         ``NIGHTDESK_OUTPUT_URL``; default ``<data_dir>/public``.
+    :param earliest_date: the first logical date the pipeline runs for; an earlier date
+        fails at once. ``NIGHTDESK_EARLIEST_DATE``; default 2013-01-01 (the demo data's first day).
+    :param extra_dirs: per kind of declaration (sources, migrations, transforms,
+        expectations, stories), extra folders read after the project's own, so a deployment
+        adds a source and its stories with files only. ``NIGHTDESK_EXTRA_SOURCES``,
+        ``NIGHTDESK_EXTRA_MIGRATIONS``, ``NIGHTDESK_EXTRA_TRANSFORMS``,
+        ``NIGHTDESK_EXTRA_EXPECTATIONS``, ``NIGHTDESK_EXTRA_STORIES`` (os.pathsep-separated).
     """
 
     data_dir: Path
@@ -60,6 +79,8 @@ class Settings:
     image_size: int
     image_steps: int
     output_url: str
+    earliest_date: dt.date
+    extra_dirs: dict[str, tuple[Path, ...]]
 
     @property
     def embedded(self) -> bool:
@@ -73,6 +94,10 @@ class Settings:
     @property
     def reports_dir(self) -> Path:
         return self.data_dir / "reports"
+
+    def declaration_dirs(self, kind: str) -> tuple[Path, ...]:
+        """The project's folder of ``kind`` declarations, then the deployment's extra ones."""
+        return (DECLARATION_DIRS[kind], *self.extra_dirs[kind])
 
 
 def get_settings() -> Settings:
@@ -94,4 +119,18 @@ def get_settings() -> Settings:
         image_size=int(os.environ.get("NIGHTDESK_IMAGE_SIZE", "512")),
         image_steps=int(os.environ.get("NIGHTDESK_IMAGE_STEPS", "1")),
         output_url=os.environ.get("NIGHTDESK_OUTPUT_URL", str(data_dir / "public")),
+        earliest_date=_date("NIGHTDESK_EARLIEST_DATE", "2013-01-01"),
+        extra_dirs={kind: _paths(f"NIGHTDESK_EXTRA_{kind.upper()}") for kind in DECLARATION_DIRS},
     )
+
+
+def _date(variable: str, default: str) -> dt.date:
+    text = os.environ.get(variable, default)
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{variable}={text!r} is not a date like 2013-01-01") from None
+
+
+def _paths(variable: str) -> tuple[Path, ...]:
+    return tuple(Path(p).resolve() for p in os.environ.get(variable, "").split(os.pathsep) if p.strip())

@@ -9,6 +9,12 @@ and whose body is a ``SELECT`` with a ``{logical_date:Date}`` parameter that yie
 exactly that date's rows of the model's table. The runner fills a scratch copy of the
 table and swaps the date's partition in, so a rerun replaces the day and a failing
 model leaves yesterday's good data untouched.
+
+Models live in ``warehouse/transforms/<layer>/`` and in the folders named by
+``NIGHTDESK_EXTRA_TRANSFORMS`` (same layout). A model reads raw tables directly or
+through other models; on a date when every source behind those raw tables is absent
+(not due, or an allowed empty day) the model is not run: its partition for the date is
+cleared, so the marts hold exactly what the present sources support.
 """
 
 from __future__ import annotations
@@ -20,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nightdesk.clickhouse import Warehouse, WarehouseError, check_identifier
-from nightdesk.settings import WAREHOUSE_DIR
-
-TRANSFORMS_DIR = WAREHOUSE_DIR / "transforms"
+from nightdesk.settings import DECLARATION_DIRS, get_settings
+from nightdesk.sources.presence import DayLoads, day_loads
+TRANSFORMS_DIR = DECLARATION_DIRS["transforms"]
 _HEADER = re.compile(r"^--\s*(model|depends_on|grain):\s*(.*)$")
 
 
@@ -51,15 +57,31 @@ def parse_model(path: Path) -> Model:
     return Model(check_identifier(header["model"]), path.parent.name, deps, sql, path)
 
 
-def discover(directory: Path = TRANSFORMS_DIR) -> list[Model]:
-    """All models, ordered so each runs after the models it depends on."""
-    models = {m.name: m for m in (parse_model(p) for p in sorted(directory.rglob("*.sql")))}
+def discover(*directories: Path) -> list[Model]:
+    """All models (of ``directories``, default the project's and the extra folders),
+    ordered so each runs after the models it depends on."""
+    models: dict[str, Model] = {}
+    for directory in directories or get_settings().declaration_dirs("transforms"):
+        for model in (parse_model(p) for p in sorted(directory.rglob("*.sql"))):
+            if model.name in models:
+                raise WarehouseError(f"{model.path}: model {model.name!r} is already defined in {models[model.name].path}")
+            models[model.name] = model
     graph = {name: {d for d in m.depends_on if d in models} for name, m in models.items()}
     try:
         order = list(graphlib.TopologicalSorter(graph).static_order())
     except graphlib.CycleError as exc:
         raise WarehouseError(f"transform models form a cycle: {' -> '.join(exc.args[1])}") from exc
     return [models[name] for name in order]
+
+
+def raw_inputs(models: list[Model]) -> dict[str, frozenset[str]]:
+    """Per model, the tables it reads that no model builds (raw tables), directly or not."""
+    by_name = {m.name: m for m in models}
+    inputs: dict[str, frozenset[str]] = {}
+    for model in models:  # dependency order: a model's upstream models are done first
+        inputs[model.name] = frozenset().union(
+            *(inputs[d] if d in by_name else {d} for d in model.depends_on))
+    return inputs
 
 
 def run_model(wh: Warehouse, model: Model, logical_date: dt.date) -> int:
@@ -81,6 +103,27 @@ def run_model(wh: Warehouse, model: Model, logical_date: dt.date) -> int:
                          {"t": model.name, "pid": logical_date.strftime("%Y%m%d")}))
 
 
-def run_layer(wh: Warehouse, layer: str, logical_date: dt.date) -> dict[str, int]:
-    """Run every model of one layer (``staging`` or ``marts``) for a date, in order."""
-    return {m.name: run_model(wh, m, logical_date) for m in discover() if m.layer == layer}
+def clear_model(wh: Warehouse, model: Model, logical_date: dt.date) -> None:
+    """Empty ``model``'s partition for the date (a rerun after a source went absent)."""
+    with wh.scratch_table(model.name) as empty:
+        wh.swap_partition(model.name, f"'{logical_date.isoformat()}'", empty)
+
+
+def run_layer(wh: Warehouse, layer: str, logical_date: dt.date, loads: DayLoads | None = None) -> dict[str, int | str]:
+    """Build every model of one layer (``staging`` or ``marts``) for a date, in order.
+
+    Returns rows per model built, and ``"no rows: <why>"`` per model whose sources are
+    all absent that day (see :mod:`nightdesk.sources.presence`).
+    """
+    loads = loads or day_loads(wh, logical_date)
+    models = discover()
+    inputs = raw_inputs(models)
+    built: dict[str, int | str] = {}
+    for model in (m for m in models if m.layer == layer):
+        absent = loads.absence(inputs[model.name])
+        if absent:
+            clear_model(wh, model, logical_date)
+            built[model.name] = f"no rows: {absent}"
+        else:
+            built[model.name] = run_model(wh, model, logical_date)
+    return built

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from nightdesk.sources.catalog import SOURCES
+from nightdesk.sources.catalog import load_sources
 
 DAY = dt.date(2013, 3, 1)
 LAYER_TABLES = {
@@ -36,8 +36,8 @@ def _source_rows(ops_db: str, day: dt.date) -> dict[str, int]:
         flights = conn.execute(sa.text("SELECT count(*) FROM flights WHERE flight_date = :d"), {"d": day.isoformat()}).scalar_one()
         airlines = conn.execute(sa.text("SELECT count(*) FROM airlines")).scalar_one()
     engine.dispose()
-    weather = pd.read_csv(SOURCES["weather"].reader.resolved_url(day))
-    stocks = pd.read_csv(SOURCES["stock_prices"].reader.resolved_url(day))
+    weather = pd.read_csv(load_sources()["weather"].reader.resolved_url(day))
+    stocks = pd.read_csv(load_sources()["stock_prices"].reader.resolved_url(day))
     return {
         "flights": flights,
         "airlines": airlines,

@@ -48,7 +48,7 @@ def fallback_night(warehouse):
     generations = writer.write(items)
     records.save(warehouse, RunContext(DAY, "test", "fallback-run"), generations)
     warehouse.command((WAREHOUSE_DIR / "sql" / "draft_status_update.sql").read_text(),
-                      {"d": DAY, "ids": [f"{sheet.story_id}/headline"], "status": "checked_ok"})
+                      {"d": DAY, "ids": [f"{sheet.story_id}/headline"], "status": "checked_ok", "try_number": 1})
     [g] = generations
     checks = [("facts", ["1 of 1 figures bound", "direction agrees"]), ("form", [])]
     warehouse.insert_df("draft_checks", pd.DataFrame([{

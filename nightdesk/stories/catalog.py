@@ -86,8 +86,14 @@ class Catalog:
     story_types: dict[str, StoryType]
 
 
-def load_catalog(directory: Path = STORIES_DIR) -> Catalog:
-    """Read ``kinds.yml`` and every story folder, validating all of it up front."""
+def load_catalog(directory: Path = STORIES_DIR, extra: tuple[Path, ...] | None = None) -> Catalog:
+    """Read ``kinds.yml`` and every story folder, validating all of it up front.
+
+    :param extra: more folders of story types, read after ``directory`` (default: those
+        named by ``NIGHTDESK_EXTRA_STORIES``); ``kinds.yml`` comes from ``directory``.
+    """
+    from nightdesk.settings import get_settings
+
     import yaml
 
     kinds_path = directory / "kinds.yml"
@@ -98,10 +104,14 @@ def load_catalog(directory: Path = STORIES_DIR) -> Catalog:
         kinds[name] = KindSpec(name, _require(spec, "instruction", kinds_path).strip(),
                                int(_require(spec, "max_new_tokens", kinds_path)), tuple(spec.get("stop", ())),
                                bool(spec.get("whole_sentences", False)))
-    story_types = {}
-    for folder in sorted(p for p in directory.iterdir() if (p / "story.yml").exists()):
-        story = _load_story(folder)
-        story_types[story.name] = story
+    story_types: dict[str, StoryType] = {}
+    for root in (directory, *(get_settings().extra_dirs["stories"] if extra is None else extra)):
+        for folder in sorted(p for p in root.iterdir() if (p / "story.yml").exists()):
+            story = _load_story(folder)
+            if story.name in story_types:
+                raise StoryDeclarationError(f"{story.path}: story type {story.name!r} is already declared in "
+                                            f"{story_types[story.name].path}")
+            story_types[story.name] = story
     if not story_types:
         raise StoryDeclarationError(f"no story types under {directory}")
     return Catalog(_require(kinds_doc, "system", kinds_path).strip(), kinds, story_types)
