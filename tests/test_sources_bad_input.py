@@ -26,6 +26,7 @@ import pytest
 
 from nightdesk.load import load_source
 from nightdesk.sources import readers
+from nightdesk.sources.calendars import EmptyDay
 from nightdesk.sources.catalog import FLIGHTS, STOCK_PRICES, WEATHER, Source
 from nightdesk.sources.readers import FileReader, HttpJsonReader, SqlReader
 from nightdesk.sources.schema import Column, PermanentSourceError, SourceError
@@ -43,8 +44,9 @@ def _csv(path: Path, *rows: str) -> Path:
     return path
 
 
-def _file_source(name: str, path: Path) -> Source:
-    return Source(name, "raw_stock_prices", STOCK_PRICES, FileReader(url=str(path), date_column="trade_date"))
+def _file_source(name: str, path: Path, when_empty: EmptyDay = EmptyDay()) -> Source:
+    return Source(name, "raw_stock_prices", STOCK_PRICES, FileReader(url=str(path), date_column="trade_date"),
+                  when_empty=when_empty)
 
 
 def _counts(wh, source: str, day: dt.date) -> tuple[int, int]:
@@ -353,7 +355,8 @@ def test_json_lines_with_no_usable_object_is_zero_rows_or_quarantine(warehouse, 
     path = tmp_path / "prices.jsonl"
     path.write_text(text)
 
-    report = load_source(warehouse, _file_source("hostile_jsonl_nothing", path), day)
+    # A day of no rows is allowed here (policy warn): what is tested is how the reader counts.
+    report = load_source(warehouse, _file_source("hostile_jsonl_nothing", path, EmptyDay("warn")), day)
 
     assert (report.extracted, report.loaded, report.quarantined) == ((0, 0, 0) if not text else (2, 0, 2))
 
