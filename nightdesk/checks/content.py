@@ -26,6 +26,7 @@ ECHO_WORDS = 6
 # A run of this many words shared with a sibling kind's text is a repeat (the shipped
 # templates share at most 7: "15.2 minutes late on february 21 2013").
 SIBLING_WORDS = 8
+_SHORTEST_RUN = 4  # a shorter text contained in the other is no copy ("AAPL fell")
 _WORD = re.compile(r"[a-z0-9]+(?:[.,'’][a-z0-9]+)*")
 _NOT_VERB_BEFORE = frozenset({"most", "least", "the", "a", "an", "more", "less"})
 
@@ -70,7 +71,7 @@ def shared_run(text: str, other: str, length: int) -> str:
     or "" (a text shorter than ``length`` words shares one when the other contains all of it)."""
     mine, theirs = _WORD.findall(text.lower()), _WORD.findall(other.lower())
     n = min(length, len(mine), len(theirs))
-    if n == 0:
+    if n < _SHORTEST_RUN:
         return ""
     grams = {tuple(theirs[i:i + n]) for i in range(len(theirs) - n + 1)}
     for i in range(len(mine) - n + 1):

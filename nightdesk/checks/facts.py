@@ -422,6 +422,8 @@ def _candidates(mention: NumberMention, facts: Sequence[Fact]) -> list[Fact]:
     bound = _unit_facts(mention.next_word, pool)
     if any(f.kind == "number" for f in bound):
         return [f for f in bound if f.kind == "number"]
+    if bound and _measure(mention) in _MEASURES:
+        return bound  # "14 days" is a measure: only a fact in days states it
     if bound:
         return [f for f in pool if f.kind == "count"]
     if _measure(mention) in _MEASURES:
