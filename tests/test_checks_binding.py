@@ -270,3 +270,57 @@ def test_instructions_take_audience_from_the_domain():
     assert "travel or finance" not in " ".join(k.instruction for k in catalog.kinds.values())
     assert "stock market" in catalog.story_types["stock_movers"].kinds["marketing"].instruction
     assert "New York airports" in catalog.story_types["daily_operations"].kinds["marketing"].instruction
+
+
+# --- domains ---------------------------------------------------------------------------
+
+
+def test_a_new_domains_ordinary_sentence_start_is_not_an_unbacked_name():
+    """A story type outside the flight and market domains (monthly home sales) is checked
+    with the shared defaults and its own vocabulary: "Sales" and "Listings" open sentences
+    without being names, while an invented city still fails."""
+    facts = (
+        Fact("month", "date", "2013-03-01", "March 1, 2013", label="Month"),
+        Fact("city", "entity", "Austin", "Austin", label="City"),
+        Fact("sales", "count", 2311, "2,311 sales", "sales", label="Home sales", names=("sales", "sold")),
+        Fact("listings", "count", 6051, "6,051 listings", "listings", label="Active listings", names=("listings",)),
+    )
+    sheet = FactSheet("txhousing/2013-03-01/Austin", "txhousing", "2013-03-01", "t", facts)
+    text = "Sales in Austin reached 2,311 sales on March 1, 2013. Listings stood at 6,051 listings."
+    result = check_facts(text, sheet)
+    assert result.passed, result.details
+    _one_naming(_failing([check_facts(text.replace("in Austin", "in Houston"), sheet)]), "unbacked name 'Houston'")
+
+
+def test_domain_lists_add_to_the_shared_defaults(tmp_path):
+    from nightdesk.checks.wordlists import domain_list
+    from nightdesk.stories.catalog import STORIES_DIR
+
+    housing = tmp_path / "domains" / "housing"
+    housing.mkdir(parents=True)
+    (housing / "common_words.txt").write_text("# housing words\nescrow\n")
+    words = domain_list(housing, "common_words.txt")
+    assert "escrow" in words and "meanwhile" in words  # its own, and the shipped defaults
+    assert domain_list(housing, "relative_time.txt") == domain_list(STORIES_DIR / "domains" / "default",
+                                                                    "relative_time.txt")
+    aviation = domain_list(STORIES_DIR / "domains" / "aviation", "allowed_phrases.txt")
+    assert "New York" in aviation and "New York" not in domain_list(STORIES_DIR / "domains" / "markets",
+                                                                    "allowed_phrases.txt")
+
+
+def test_a_story_type_naming_a_missing_domain_is_refused(tmp_path):
+    import shutil
+
+    from nightdesk.stories.catalog import STORIES_DIR, StoryDeclarationError
+
+    shutil.copy(STORIES_DIR / "kinds.yml", tmp_path / "kinds.yml")
+    shutil.copytree(STORIES_DIR / "domains", tmp_path / "domains")
+    shutil.copytree(STORIES_DIR / "stock_movers", tmp_path / "stock_movers")
+    path = tmp_path / "stock_movers" / "story.yml"
+    path.write_text(path.read_text().replace("domain: markets", "domain: housing"))
+    with pytest.raises(StoryDeclarationError, match="domain 'housing' has no folder"):
+        load_catalog(tmp_path)
+    path.write_text(path.read_text().replace("domain: housing", "domain: markets").replace(
+        "key_fact: change_pct", "key_fact: change"))
+    with pytest.raises(StoryDeclarationError, match="key_fact 'change'"):
+        load_catalog(tmp_path)

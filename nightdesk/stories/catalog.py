@@ -164,12 +164,14 @@ def _kind_rules(spec: dict, kind: str, path: Path) -> KindRules:
 
 def _domain_kinds(kinds: dict[str, KindSpec], domain_dir: Path) -> dict[str, KindSpec]:
     """The kinds with their instructions' ``{audience}`` and ``{tone}`` filled from the domain's
-    ``instructions.yml`` (the default domain's for any key the domain lacks)."""
+    ``instructions.yml`` (the default domain's for any key the domain lacks), and
+    ``{min_words}``/``{max_words}`` from the kind's own limits, so a limit is written once."""
     words = _instruction_words(domain_dir)
     resolved = {}
     for name, spec in kinds.items():
         try:
-            resolved[name] = replace(spec, instruction=spec.instruction.format(**words))
+            limits = {"min_words": spec.rules.min_words, "max_words": spec.rules.max_words}
+            resolved[name] = replace(spec, instruction=spec.instruction.format(**limits, **words))
         except KeyError as exc:
             raise StoryDeclarationError(f"kinds.{name}.instruction uses {{{exc.args[0]}}}, which neither "
                                         f"{domain_dir / 'instructions.yml'} nor the default domain declares") from None
