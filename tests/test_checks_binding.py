@@ -111,6 +111,14 @@ def test_a_figure_repeated_in_one_clause_and_a_unit_no_fact_has_fail():
     assert check_facts(good, NEW_YORK).passed
 
 
+@pytest.mark.parametrize("bad", [
+    "On February 22, 2013, 957 departures left New York, and there was a 78.7% increase in punctuality.",
+    "On February 22, 2013, New York had 957 departures, 78.7% cancelled.",
+])
+def test_a_rate_written_as_a_change_or_as_another_fact_fails(bad):
+    _one_naming(_failing([check_facts(bad, NEW_YORK)]), "'78.7%'", "on_time_pct")
+
+
 def test_naming_word_belongs_to_the_nearest_figure_that_can_state_it():
     text = "On February 22, 2013, 78.7% of 957 departures from New York left on time."
     result = check_facts(text, NEW_YORK)

@@ -111,6 +111,6 @@ def _key_fact(kind: str, binding: Binding, context: StoryContext) -> list[Findin
     if not any(b.fact in same and b.what in ("figure", "name") for b in binding.bound):
         return [Finding(f"the {kind} does not state the story's key fact {key.name} ({key.display})")]
     if key.signed and not any(b.fact == key.name and b.what == "direction" for b in binding.bound):
-        return [Finding(f"the {kind} states {key.name} without its direction "
-                        f"({'/'.join(key.directions.get('positive' if float(key.value) > 0 else 'negative', ())[:3])})")]
+        words = key.directions.get("positive" if float(key.value) > 0 else "negative", ())
+        return [Finding(f"the {kind} states {key.name} without its direction ({'/'.join(words[:3])})")]
     return []

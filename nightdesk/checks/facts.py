@@ -64,10 +64,11 @@ _KIND_WORDS: dict[MentionKind, str] = {
 }
 _UNIT_ALIASES = {"min": "minutes", "mins": "minutes", "hr": "hours", "hrs": "hours"}
 # Units of measure: a number followed by one of these is that measure, so only a fact in
-# the same unit can back it ("9 hours" is not backed by 9.0 minutes).
+# the same unit can back it ("9 hours" is not backed by 9.0 minutes; "17 times" by nothing).
 _MEASURES = frozenset(
-    form for unit in ("time", "second", "minute", "hour", "day", "week", "month", "mile", "kilometer", "kilometre", "km",
-                      "degree", "inch", "foot", "feet", "pound", "kilogram", "kg", "ton", "tonne", "gallon", "liter")
+    form for unit in ("second", "minute", "hour", "day", "week", "month", "mile", "kilometer", "kilometre", "km",
+                      "degree", "inch", "foot", "feet", "pound", "kilogram", "kg", "ton", "tonne", "gallon", "liter",
+                      "time")
     for form in (unit, unit + "s")
 )
 _WORD = re.compile(r"[A-Za-z0-9]+")
@@ -138,6 +139,7 @@ def _bind(text: str, sheet_json: str, allowed: tuple[str, ...]) -> Binding:
         bound += [Bound(day_fact, mention.span, "date")] if day_fact else []
     figures = _Figures(numbers, numeric, clauses, {day.year: name for name, day in reversed(days)})
     findings += figures.findings
+    findings += _changes(numbers, figures.bound, facts, domain_set(context.domain_dir, "change_words.txt"))
     bound += figures.bound
     findings += _repeats(figures.bound, clauses, facts)
     common = domain_set(context.domain_dir, "common_words.txt") | context.vocabulary
@@ -326,6 +328,19 @@ def _label(fact: Fact) -> str:
 
 def _equals(facts: Sequence[Fact]) -> str:
     return " and ".join(f"{f.name} ({f.display})" for f in facts)
+
+
+def _changes(numbers: Sequence[NumberMention], bound: Sequence[Bound], facts: Sequence[Fact],
+             change_words: frozenset[str]) -> list[Finding]:
+    """A figure written as a change ("a 78.7% increase") must be bound to a signed fact."""
+    by_name = {f.name: f for f in facts}
+    facts_at = {b.span: by_name[b.fact] for b in bound if b.what == "figure"}
+    return [
+        Finding(f"{m.text!r} at {m.span[0]}-{m.span[1]} is written as a change ({m.next_word!r}) but "
+                f"{fact.name} ({fact.display}) is not a change", m.span)
+        for m in numbers
+        if m.next_word in change_words and (fact := facts_at.get(m.span)) is not None and not fact.signed
+    ]
 
 
 def _repeats(bound: Sequence[Bound], clauses: Clauses, facts: Sequence[Fact]) -> list[Finding]:
