@@ -141,7 +141,7 @@ def _bind(text: str, sheet_json: str, allowed: tuple[str, ...]) -> Binding:
     findings += figures.findings
     findings += _changes(numbers, figures.bound, facts, domain_set(context.domain_dir, "change_words.txt"))
     bound += figures.bound
-    findings += _repeats(figures.bound, clauses, facts)
+    findings += _repeats(figures.bound, clauses)
     common = domain_set(context.domain_dir, "common_words.txt") | context.vocabulary
     findings += [
         Finding(f"unbacked name {m.text!r} at {m.span[0]}-{m.span[1]}: {_names_hint(names)}", m.span)
@@ -149,7 +149,7 @@ def _bind(text: str, sheet_json: str, allowed: tuple[str, ...]) -> Binding:
     ]
     bound += _bound_names(text, work, verbatim, names)
     findings += _relative_time(text, sheet, context)
-    directions = _Directions(text, clauses, facts, figures.bound, context.key_fact)
+    directions = _Directions(clauses, facts, figures.bound, context.key_fact)
     findings += directions.findings
     bound += directions.bound
     verified = _verified(figures, bound, directions)
@@ -343,7 +343,7 @@ def _changes(numbers: Sequence[NumberMention], bound: Sequence[Bound], facts: Se
     ]
 
 
-def _repeats(bound: Sequence[Bound], clauses: Clauses, facts: Sequence[Fact]) -> list[Finding]:
+def _repeats(bound: Sequence[Bound], clauses: Clauses) -> list[Finding]:
     """A fact stated twice in one clause: "The 957 departed from 957" says nothing twice."""
     findings = []
     for k, later in enumerate(bound):
@@ -365,8 +365,7 @@ class _Directions:
     fact when that lists it. A word bound to nothing is not checked.
     """
 
-    def __init__(self, text: str, clauses: Clauses, facts: Sequence[Fact], figures: Sequence[Bound],
-                 key_fact: str | None) -> None:
+    def __init__(self, clauses: Clauses, facts: Sequence[Fact], figures: Sequence[Bound], key_fact: str | None) -> None:
         self.findings: list[Finding] = []
         self.bound: list[Bound] = []
         self.checked = 0
