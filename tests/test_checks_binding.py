@@ -143,6 +143,22 @@ def test_direction_words_agree_with_the_sign_of_their_fact(bad, good):
     assert result.passed and "direction agrees" in result.verified, result.details
 
 
+@pytest.mark.parametrize("bad, good", [
+    ("United Air Lines Inc. ran 80.2% of flights on time for all airlines, above the 83.8% on time for United "
+     "on March 1, 2013.", "United Air Lines Inc. ran 83.8% of flights on time on March 1, 2013, above the 80.2% "
+                          "for all airlines."),
+    ("AAPL closed at $441.40 on March 1, 2013 as its close, below the $430.47 previous close.",
+     "AAPL closed at $430.47 on March 1, 2013, below a previous close of $441.40."),
+])
+def test_comparisons_between_two_figures_agree_with_their_values(bad, good):
+    sheet = AAPL if "AAPL" in bad else UNITED
+    messages = _failing([check_facts(bad, sheet)])
+    assert messages and all("comparison" in m or "reads as" in m for m in messages), messages
+    assert check_facts(good, sheet).passed, check_facts(good, sheet).details
+    swapped = good.replace("above", "below") if "above" in good else good.replace("below", "above")
+    _one_naming(_failing([check_facts(swapped, sheet)]), "comparison")
+
+
 # --- time, claims, grounding -----------------------------------------------------------
 
 

@@ -20,7 +20,9 @@ change_pct (1.94%)``. The rules:
   word belongs to the nearest figure that can state that fact, so "78.7% of 958
   departures" reads "departures" with 958.
 * Direction. For a signed fact (``directions:``), a direction word bound to it ("rose",
-  "below") must agree with the sign of its value.
+  "below") must agree with the sign of its value; a figure written as a change ("a 78.7%
+  increase") must be a signed fact; "X above Y" between two figures of one kind and unit
+  needs X > Y.
 * Once. A fact stated twice in one clause ("The 957 departed from 957") fails.
 * Time. Relative time ("today", "the day before") fails unless a fact's label states it;
   a date is backed when every part it states agrees with one of the sheet's dates.
@@ -72,6 +74,7 @@ _MEASURES = frozenset(
     for form in (unit, unit + "s")
 )
 _WORD = re.compile(r"[A-Za-z0-9]+")
+MAX_COMPARE = 12  # words (and stops) from a comparison word to the figures it compares
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,8 @@ def _bind(text: str, sheet_json: str, allowed: tuple[str, ...]) -> Binding:
     directions = _Directions(clauses, facts, figures.bound, context.key_fact)
     findings += directions.findings
     bound += directions.bound
+    findings += _comparisons(clauses, facts, figures.bound, {b.span for b in directions.bound},
+                             domain_list(context.domain_dir, "comparison_words.txt"))
     verified = _verified(figures, bound, directions)
     if not bound and not findings:
         findings.append(Finding("nothing verifiable: the draft states no figure, date or name of the fact sheet",
@@ -397,6 +402,40 @@ class _Directions:
         self.findings.append(Finding(
             f"direction word {word!r} at {span[0]}-{span[1]} says {fact.name} went {went}, but it is {fact.display}",
             span))
+
+
+def _comparisons(clauses: Clauses, facts: Sequence[Fact], figures: Sequence[Bound], taken: set[Span],
+                 entries: Sequence[str]) -> list[Finding]:
+    """"X above Y" between two bound figures of one kind and unit needs X > Y ("below": X < Y)."""
+    sense = {}
+    for entry in entries:
+        way, _, word = entry.partition(":")
+        sense[word.strip().lower()] = way.strip()
+    by_name = {f.name: f for f in facts}
+    placed = sorted((clauses.index(b.span[0]), by_name[b.fact], b.span) for b in figures if b.what == "figure")
+    findings = []
+    for t, word in enumerate(clauses.words):
+        if word.text not in sense or (word.start, word.end) in taken:
+            continue
+        before = [p for p in placed if t - MAX_COMPARE <= p[0] < t and _same_sentence(clauses, p[0], t)]
+        after = [p for p in placed if t < p[0] <= t + MAX_COMPARE and _same_sentence(clauses, t, p[0])]
+        if not before or not after:
+            continue
+        (_, left, left_span), (_, right, right_span) = before[-1], after[0]
+        if left.name == right.name or (left.kind, left.unit) != (right.kind, right.unit):
+            continue
+        larger = float(left.value) > float(right.value)
+        smaller = float(left.value) < float(right.value)
+        if (sense[word.text] == "more" and not larger) or (sense[word.text] == "less" and not smaller):
+            findings.append(Finding(
+                f"comparison {word.text!r} at {word.start}-{word.end} says {left.name} ({left.display}) is "
+                f"{'more' if sense[word.text] == 'more' else 'less'} than {right.name} ({right.display})",
+                (left_span[0], right_span[1])))
+    return findings
+
+
+def _same_sentence(clauses: Clauses, i: int, j: int) -> bool:
+    return not any(w.text in (".", "!", "?") for w in clauses.words[i:j + 1])
 
 
 def _bound_names(text: str, work: str, verbatim: Sequence[tuple[Span, str]], names: Sequence[_NameFact]) -> list[Bound]:
