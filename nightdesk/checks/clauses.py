@@ -5,16 +5,20 @@ volume figure whatever its value matches. The clause of a position runs to the n
 comma, semicolon, bracket, dash, sentence end or joining word ("and", "but", "while",
 "against", "compared"...), and at most :data:`MAX_REACH` words either way. Figures and
 dates are passed in as spans and count as one word each, so the commas inside "19,730,300"
-or "March 1, 2013" end nothing.
+or "March 1, 2013" end nothing. This module also finds where the words that name each
+fact (``names:`` in ``story.yml``) occur, and holds :class:`Bound`, one stretch of a draft
+bound to one fact, which the binding rules pass between them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from nightdesk.checks.masking import Span
+from nightdesk.checks.wordlists import phrase_pattern
+from nightdesk.stories.factsheet import Fact
 
 MAX_REACH = 8
 _JOINERS = frozenset({"and", "but", "or", "nor", "while", "whereas", "against", "versus", "vs", "although",
@@ -64,3 +68,29 @@ class Clauses:
     def gap(self, i: int, j: int) -> int:
         """Words strictly between words ``i`` and ``j``."""
         return abs(i - j) - 1
+
+
+@dataclass(frozen=True)
+class Bound:
+    """One stretch of a draft bound to one fact (``what``: figure, date, name or direction)."""
+
+    fact: str
+    span: Span
+    what: str
+
+
+def name_occurrences(clauses: Clauses, facts: Sequence[Fact]) -> list[tuple[Fact, int]]:
+    """(fact, word index) for every naming word of every fact in the text."""
+    text = " ".join(w.text for w in clauses.words)
+    starts, at = [], 0
+    for word in clauses.words:
+        starts.append(at)
+        at += len(word.text) + 1
+    found = []
+    for fact in facts:
+        if not fact.names:
+            continue
+        pattern = phrase_pattern([*fact.names, *(n + "s" for n in fact.names if not n.endswith("s"))])
+        for match in pattern.finditer(text):
+            found.append((fact, max(k for k, s in enumerate(starts) if s <= match.start())))
+    return found

@@ -41,9 +41,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from nightdesk.checks.clauses import Clauses
+from nightdesk.checks.clauses import Bound, Clauses, name_occurrences
 from nightdesk.checks.context import StoryContext, story_context
 from nightdesk.checks.dates import DateMention, find_dates
+from nightdesk.checks.directions import Directions, changes, comparisons
 from nightdesk.checks.entities import Backing, name_runs, unbacked_names
 from nightdesk.checks.masking import Span, find_spans, mask
 from nightdesk.checks.numbers import MentionKind, NumberMention, find_numbers
@@ -74,16 +75,6 @@ _MEASURES = frozenset(
     for form in (unit, unit + "s")
 )
 _WORD = re.compile(r"[A-Za-z0-9]+")
-MAX_COMPARE = 12  # words (and stops) from a comparison word to the figures it compares
-
-
-@dataclass(frozen=True)
-class Bound:
-    """One stretch of a draft bound to one fact (``what``: figure, date, name or direction)."""
-
-    fact: str
-    span: Span
-    what: str
 
 
 @dataclass(frozen=True)
@@ -120,7 +111,7 @@ def _bind(text: str, sheet_json: str, allowed: tuple[str, ...]) -> Binding:
     sheet = FactSheet.from_json(sheet_json)
     context = story_context(sheet)
     facts = context.facts
-    numeric = [f for f in facts if f.kind in ("count", "number", "percent", "currency") and _is_number(f.value)]
+    numeric = [f for f in facts if f.kind in ("count", "number", "percent", "currency") and f.numeric]
     names = [_NameFact.of(f) for f in facts if f.kind in ("entity", "text") and _has_letters(f.value)]
     days = _story_days(sheet)
 
@@ -142,7 +133,7 @@ def _bind(text: str, sheet_json: str, allowed: tuple[str, ...]) -> Binding:
         bound += [Bound(day_fact, mention.span, "date")] if day_fact else []
     figures = _Figures(numbers, numeric, clauses, {day.year: name for name, day in reversed(days)})
     findings += figures.findings
-    findings += _changes(numbers, figures.bound, facts, domain_set(context.domain_dir, "change_words.txt"))
+    findings += changes(numbers, figures.bound, facts, domain_set(context.domain_dir, "change_words.txt"))
     bound += figures.bound
     findings += _repeats(figures.bound, clauses)
     common = domain_set(context.domain_dir, "common_words.txt") | context.vocabulary
@@ -152,10 +143,10 @@ def _bind(text: str, sheet_json: str, allowed: tuple[str, ...]) -> Binding:
     ]
     bound += _bound_names(text, work, verbatim, names)
     findings += _relative_time(text, sheet, context)
-    directions = _Directions(clauses, facts, figures.bound, context.key_fact)
+    directions = Directions(clauses, facts, figures.bound, context.key_fact)
     findings += directions.findings
     bound += directions.bound
-    findings += _comparisons(clauses, facts, figures.bound, {b.span for b in directions.bound},
+    findings += comparisons(clauses, facts, figures.bound, {b.span for b in directions.bound},
                              domain_list(context.domain_dir, "comparison_words.txt"))
     verified = _verified(figures, bound, directions)
     if not bound and not findings:
@@ -164,7 +155,7 @@ def _bind(text: str, sheet_json: str, allowed: tuple[str, ...]) -> Binding:
     return Binding(tuple(bound), tuple(findings), verified, figures.count)
 
 
-def _verified(figures: _Figures, bound: Sequence[Bound], directions: _Directions) -> tuple[str, ...]:
+def _verified(figures: _Figures, bound: Sequence[Bound], directions: Directions) -> tuple[str, ...]:
     said = []
     if figures.count:
         said.append(f"{sum(b.what == 'figure' for b in figures.bound)} of {figures.count} figures bound")
@@ -210,7 +201,7 @@ class _Figures:
         self.facts, self.clauses, self.years = facts, clauses, years
         self.findings: list[Finding] = []
         self.bound: list[Bound] = []
-        self.occurrences = _name_occurrences(clauses, facts)
+        self.occurrences = name_occurrences(clauses, facts)
         mentions = [m for m in numbers if not self._exempt(m)]
         self.count = len(mentions)
         self.index = {m.span: clauses.index(m.span[0]) for m in mentions}
@@ -294,23 +285,6 @@ class _Figures:
                        mention.span)
 
 
-def _name_occurrences(clauses: Clauses, facts: Sequence[Fact]) -> list[tuple[Fact, int]]:
-    """(fact, word index) for every naming word of every fact in the text."""
-    text = " ".join(w.text for w in clauses.words)
-    starts, at = [], 0
-    for word in clauses.words:
-        starts.append(at)
-        at += len(word.text) + 1
-    found = []
-    for fact in facts:
-        if not fact.names:
-            continue
-        pattern = phrase_pattern([*fact.names, *(n + "s" for n in fact.names if not n.endswith("s"))])
-        for match in pattern.finditer(text):
-            found.append((fact, max(k for k, s in enumerate(starts) if s <= match.start())))
-    return found
-
-
 def _unit_word(mention: NumberMention, facts: Sequence[Fact]) -> bool:
     """Whether the word after the figure is its unit ("shares", "minutes", "mph")."""
     return bool(mention.next_word) and (bool(_unit_facts(mention.next_word, facts)) or _measure(mention) in _MEASURES)
@@ -335,19 +309,6 @@ def _equals(facts: Sequence[Fact]) -> str:
     return " and ".join(f"{f.name} ({f.display})" for f in facts)
 
 
-def _changes(numbers: Sequence[NumberMention], bound: Sequence[Bound], facts: Sequence[Fact],
-             change_words: frozenset[str]) -> list[Finding]:
-    """A figure written as a change ("a 78.7% increase") must be bound to a signed fact."""
-    by_name = {f.name: f for f in facts}
-    facts_at = {b.span: by_name[b.fact] for b in bound if b.what == "figure"}
-    return [
-        Finding(f"{m.text!r} at {m.span[0]}-{m.span[1]} is written as a change ({m.next_word!r}) but "
-                f"{fact.name} ({fact.display}) is not a change", m.span)
-        for m in numbers
-        if m.next_word in change_words and (fact := facts_at.get(m.span)) is not None and not fact.signed
-    ]
-
-
 def _repeats(bound: Sequence[Bound], clauses: Clauses) -> list[Finding]:
     """A fact stated twice in one clause: "The 957 departed from 957" says nothing twice."""
     findings = []
@@ -360,82 +321,6 @@ def _repeats(bound: Sequence[Bound], clauses: Clauses) -> list[Finding]:
                     f"already states it at {earlier.span[0]}-{earlier.span[1]}", later.span))
                 break
     return findings
-
-
-class _Directions:
-    """Direction words ("rose", "below") bound to a signed fact, which must agree with its sign.
-
-    A word binds to the nearest figure of its clause stated by a signed fact that lists
-    it; failing that, to a signed fact its clause names; failing that, to the story's key
-    fact when that lists it. A word bound to nothing is not checked.
-    """
-
-    def __init__(self, clauses: Clauses, facts: Sequence[Fact], figures: Sequence[Bound], key_fact: str | None) -> None:
-        self.findings: list[Finding] = []
-        self.bound: list[Bound] = []
-        self.checked = 0
-        signed = {f.name: f for f in facts if f.signed and _is_number(f.value)}
-        if not signed:
-            return
-        occurrences = _name_occurrences(clauses, list(signed.values()))
-        for t, word in enumerate(clauses.words):
-            listing = {n for n, f in signed.items() if any(word.text in ws for ws in f.directions.values())}
-            if not listing:
-                continue
-            first, last = clauses.clause(t)
-            near = sorted((abs(clauses.index(b.span[0]) - t), b.fact) for b in figures
-                          if b.fact in listing and first <= clauses.index(b.span[0]) <= last)
-            named = sorted((abs(j - t), f.name) for f, j in occurrences if f.name in listing and first <= j <= last)
-            target = (near or named or [(0, key_fact)] if key_fact in listing else near or named or [])
-            if not target:
-                continue
-            self._check(word.text, (word.start, word.end), signed[target[0][1]])
-
-    def _check(self, word: str, span: Span, fact: Fact) -> None:
-        self.checked += 1
-        self.bound.append(Bound(fact.name, span, "direction"))
-        value = float(fact.value)
-        says = "positive" if word in fact.directions.get("positive", ()) else "negative"
-        if (says == "positive" and value > 0) or (says == "negative" and value < 0):
-            return
-        went = "up" if says == "positive" else "down"
-        self.findings.append(Finding(
-            f"direction word {word!r} at {span[0]}-{span[1]} says {fact.name} went {went}, but it is {fact.display}",
-            span))
-
-
-def _comparisons(clauses: Clauses, facts: Sequence[Fact], figures: Sequence[Bound], taken: set[Span],
-                 entries: Sequence[str]) -> list[Finding]:
-    """"X above Y" between two bound figures of one kind and unit needs X > Y ("below": X < Y)."""
-    sense = {}
-    for entry in entries:
-        way, _, word = entry.partition(":")
-        sense[word.strip().lower()] = way.strip()
-    by_name = {f.name: f for f in facts}
-    placed = sorted((clauses.index(b.span[0]), by_name[b.fact], b.span) for b in figures if b.what == "figure")
-    findings = []
-    for t, word in enumerate(clauses.words):
-        if word.text not in sense or (word.start, word.end) in taken:
-            continue
-        before = [p for p in placed if t - MAX_COMPARE <= p[0] < t and _same_sentence(clauses, p[0], t)]
-        after = [p for p in placed if t < p[0] <= t + MAX_COMPARE and _same_sentence(clauses, t, p[0])]
-        if not before or not after:
-            continue
-        (_, left, left_span), (_, right, right_span) = before[-1], after[0]
-        if left.name == right.name or (left.kind, left.unit) != (right.kind, right.unit):
-            continue
-        larger = float(left.value) > float(right.value)
-        smaller = float(left.value) < float(right.value)
-        if (sense[word.text] == "more" and not larger) or (sense[word.text] == "less" and not smaller):
-            findings.append(Finding(
-                f"comparison {word.text!r} at {word.start}-{word.end} says {left.name} ({left.display}) is "
-                f"{'more' if sense[word.text] == 'more' else 'less'} than {right.name} ({right.display})",
-                (left_span[0], right_span[1])))
-    return findings
-
-
-def _same_sentence(clauses: Clauses, i: int, j: int) -> bool:
-    return not any(w.text in (".", "!", "?") for w in clauses.words[i:j + 1])
 
 
 def _bound_names(text: str, work: str, verbatim: Sequence[tuple[Span, str]], names: Sequence[_NameFact]) -> list[Bound]:
@@ -506,14 +391,6 @@ def _within(fact: Fact, mention: NumberMention) -> bool:
         return False
     target = value if mention.signed else abs(value)
     return abs(mention.value - target) <= mention.precision / 2 + 1e-9 * max(1.0, abs(value))
-
-
-def _is_number(value: object) -> bool:
-    try:
-        float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 # --- names -----------------------------------------------------------------------------

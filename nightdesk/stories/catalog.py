@@ -88,6 +88,16 @@ class KindSpec:
 
 @dataclass(frozen=True)
 class StoryType:
+    """One story type.
+
+    :param key_fact: the fact a headline must state (with its direction when signed).
+    :param subject: what a headline must name: a fact (its written form) or a literal phrase.
+    :param domain_dir: the folder of its domain's word lists and instructions
+        (``stories/domains/<domain>/``; the default domain's when it has none).
+    :param kinds: the content kinds with instructions in this domain's audience and tone;
+        a prompt for this story type should read these rather than ``Catalog.kinds``.
+    """
+
     name: str
     description: str
     top_n: int

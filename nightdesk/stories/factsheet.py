@@ -49,6 +49,15 @@ class Fact:
     directions: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
 
     @property
+    def numeric(self) -> bool:
+        """Whether the value is a number (a missing value, "n/a", is not)."""
+        try:
+            float(self.value)
+        except (TypeError, ValueError):
+            return False
+        return True
+
+    @property
     def signed(self) -> bool:
         """Whether the fact declares direction words (its sign is part of what it says)."""
         return bool(self.directions)
