@@ -16,9 +16,14 @@ MODEL_ID = "template"
 def render_template(template: str, facts: Mapping[str, str]) -> str:
     """Render ``template`` (Jinja) with the facts' written forms; a missing fact is an error.
 
-    Output is plain text (no autoescaping): it is escaped where it is shown as HTML.
+    Output is plain text (no autoescaping): it is escaped where it is shown as HTML. The
+    filters of :mod:`nightdesk.stories.phrasing` keep words in agreement with the figures.
     """
     from jinja2 import Environment, StrictUndefined
 
-    text = Environment(undefined=StrictUndefined, autoescape=False).from_string(template).render(facts)
+    from nightdesk.stories.phrasing import FILTERS
+
+    env = Environment(undefined=StrictUndefined, autoescape=False)
+    env.filters.update(FILTERS)
+    text = env.from_string(template).render(facts)
     return " ".join(text.split())

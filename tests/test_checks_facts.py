@@ -8,7 +8,7 @@ invented company), against realistic fact sheets of the shipped story types.
 from __future__ import annotations
 
 import pytest
-from jinja2 import Environment
+from generators.templated import render_template
 
 from nightdesk.checks.facts import check_facts
 from nightdesk.stories.catalog import TEXT_KINDS, load_catalog
@@ -76,7 +76,7 @@ def test_faithful_paraphrase_with_other_renderings_passes():
 
 def test_faithful_stock_brief_passes():
     text = (
-        "Shares of AAPL fell 2.48% on Friday, March 1, 2013, closing at $430.47 against $441.40 the day "
+        "Shares of AAPL fell 2.48% on Friday, March 1, 2013, closing at $430.47 against a previous close of "
         "before. About 11.5 million shares changed hands."
     )
     assert _unbacked(text, AAPL) == []
@@ -197,11 +197,11 @@ def test_invented_names_fail(text, invented):
 
 @pytest.mark.parametrize("text", [
     "United ran on time.",                            # short form of the carrier's name
-    "united air lines inc ran on time.",              # case and punctuation ignored
+    "united air lines inc ran on time on March 1.",             # case and punctuation ignored
     "United's busiest route was EWR-IAH.",            # possessive
     "Flights to IAH left from EWR.",                  # parts of the route
-    "The carrier flew from New York.",                # sentence start; standing context
-    "Departures were late. Flying from New York? Plan ahead.",
+    "The carrier flew from New York on March 1.",               # sentence start; standing context
+    "Departures were late on March 1. Flying from New York? Plan ahead.",
     "United Air Lines Runs 83.8% Of Flights On Time On March 1",  # Title Case headline
 ])
 def test_backed_and_ordinary_capitalised_words_pass(text):
@@ -238,6 +238,6 @@ def test_shipped_templates_render_to_backed_text(story_type):
                   for i, f in enumerate(story.facts))
     sheet = FactSheet(f"{story_type}/2013-03-01/x", story_type, "2013-03-01", "t", facts)
     for kind in TEXT_KINDS:
-        text = Environment(autoescape=False).from_string(story.templates[kind]).render(sheet.displays())
+        text = render_template(story.templates[kind], sheet.displays())
         result = check_facts(text, sheet)
         assert result.passed, (kind, text, result.details)

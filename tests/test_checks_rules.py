@@ -54,14 +54,14 @@ def _failing(result) -> list[str]:
     ("United ran 83.8% of flights on time on March 1, 2013.", "must not end with a period"),
     ("United ran 83.8% of flights on time\non March 1, 2013", "must be one line"),
     ("United " + "ran very many of its flights on time " * 2, "words"),
-    ("United Air Lines Inc. ran 83.8 percent of its scheduled passenger departures punctually yesterday",
-     "characters"),
+    ("ExpressJet Airlines Incorporated ran 83.8 percent of scheduled departures punctually from "
+     "Newark-International-Airport", "characters"),
     ("   ", "empty"),
     ("AAPL: March 1, 2013: AAPL fell 2.48% to", "stops mid-sentence, on 'to'"),  # cut by the token limit
     ("JetBlue Airways on March 1, 2013:", "stops mid-sentence, on ':'"),
     ("The 1.94% rise in FB shares on March 1, 2013, with a", "stops mid-sentence, on 'a'"),
     ("Delta ran 81.2% of flights on time", None),
-    ("Delays at LGA on March 1, 2013. Departure delays at one New York", "must be one sentence"),
+    ("Delays at LGA on March 1, 2013. Departure delays at New York", "must be one sentence"),
     ("ExpressJet Airlines Inc. ran 59.9% of flights on time", None),  # an abbreviation, not a sentence end  # "Delta" ends in "a" but is not the article
 ])
 def test_headline_form(headline, problem):
@@ -260,7 +260,7 @@ def test_hard_copy_warns_but_does_not_fail():
 def test_faithful_brief_passes_every_text_check():
     results = run_text_checks("brief", BRIEF, UNITED)
     assert [r.name for r in results] == [
-        "facts", "form", "claims", "banned_terms", "pii", "plain_text", "injection_echo", "readability",
+        "facts", "form", "content", "claims", "grounded", "banned_terms", "pii", "plain_text", "injection_echo", "readability",
         "near_duplicate",
     ]
     assert passed(results), [(r.name, r.details) for r in results if r.details]
@@ -273,7 +273,7 @@ def test_one_bad_figure_fails_the_draft():
 
 
 def test_pii_fails_the_draft():
-    results = run_text_checks("brief", BRIEF + " For questions write to press@united.example.com.", UNITED)
+    results = run_text_checks("brief", BRIEF + " Write to press@united.example.com about its 167 flights.", UNITED)
     assert [r.name for r in results if not r.passed] == ["pii"]
 
 

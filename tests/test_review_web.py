@@ -45,8 +45,8 @@ COVER = f"{STORY}/cover"
 FAILING = "carrier_spotlight/2013-03-01/AA/headline"
 HOSTILE = "carrier_spotlight/2013-03-01/XSS/headline"
 ESCAPE = "carrier_spotlight/2013-03-01/ESC/cover"
-GOOD_HEADLINE = "United ran 83.8% of its 167 flights on time on March 1, 2013"
-BAD_HEADLINE = "United ran 93.8% of its 167 flights on time on March 1, 2013"
+GOOD_HEADLINE = "United ran 83.8% of flights on time on March 1, 2013"
+BAD_HEADLINE = "United ran 93.8% of flights on time on March 1, 2013"
 BRIEF_TEXT = (
     "United Air Lines Inc. operated 167 flights from the New York airports on March 1, 2013, and 83.8% of "
     "them arrived on time, against 80.2% for all airlines. Departures left an average of 9.0 minutes late "
@@ -681,7 +681,7 @@ def test_json_api_round_trip(app, queue):
     stale = client.post(f"/api/drafts/{HEADLINE}/approve", headers=headers, json={"expected_version": 1})
     assert stale.status_code == 409 and stale.json()["current_version"] == edited["version"]
     fixed = client.post(f"/api/drafts/{HEADLINE}/edit", headers=headers, json={
-        "expected_version": edited["version"], "text": "United: 83.8% of 167 flights on time"}).json()
+        "expected_version": edited["version"], "text": "United ran 83.8% of 167 flights on time"}).json()
     assert fixed["qc_passed"] is True, fixed["checks"]
     approved = client.post(f"/api/drafts/{HEADLINE}/approve", headers=headers,
                            json={"expected_version": fixed["version"]}).json()

@@ -48,6 +48,24 @@ def test_every_story_type_yields_complete_fact_sheets_or_says_why_not(warehouse,
             assert sheet.story_id.startswith(f"{name}/{marts.isoformat()}/")
 
 
+def test_every_template_passes_every_check_on_the_demo_fact_sheets(warehouse, marts):
+    """The templates are the fallback that must pass: on the demo's own fact sheets every kind
+    passes every text check, the other kinds of the story included (no repeats)."""
+    from generators.templated import render_template
+    from nightdesk.checks import passed, run_text_checks
+    from nightdesk.stories.catalog import TEXT_KINDS
+
+    catalog = load_catalog()
+    for sheet in select_stories(warehouse, catalog, marts):
+        story = catalog.story_types[sheet.story_type]
+        assert [f.names for f in sheet.facts] == [f.names for f in story.facts]  # carried from story.yml
+        texts = {kind: render_template(story.templates[kind], sheet.displays()) for kind in TEXT_KINDS}
+        for kind, text in texts.items():
+            results = run_text_checks(kind, text, sheet, siblings=texts)
+            assert passed(results), (sheet.story_id, kind, text,
+                                     [f.message for r in results for f in r.details if f.severity == "fail"])
+
+
 def test_movers_fact_sheet_matches_the_mart(warehouse, marts):
     sheets = [s for s in select_stories(warehouse, load_catalog(), marts) if s.story_type == "stock_movers"]
     top = sheets[0]

@@ -10,43 +10,48 @@ near-duplicate or image check actually runs.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from nightdesk.checks.banned import check_banned_terms
+from nightdesk.checks.content import check_content, check_siblings
 from nightdesk.checks.facts import check_facts
 from nightdesk.checks.images import check_image, image_sha256
 from nightdesk.checks.leakage import check_injection_echo, check_plain_text
 from nightdesk.checks.pii import check_pii
 from nightdesk.checks.readability import check_readability
 from nightdesk.checks.result import CheckResult, Finding, passed, results_json
-from nightdesk.checks.rules import check_claims, check_form
+from nightdesk.checks.rules import check_claims, check_form, check_grounded
 from nightdesk.checks.similarity import NearDuplicateChecker
 from nightdesk.stories.catalog import COVER_KIND, TEXT_KINDS
 from nightdesk.stories.factsheet import FactSheet
 
 __all__ = [
-    "CheckResult", "Finding", "NearDuplicateChecker", "image_sha256", "passed", "results_json", "run_alt_text_checks",
-    "run_image_checks", "run_text_checks",
+    "CheckResult", "Finding", "NearDuplicateChecker", "check_facts", "check_siblings", "image_sha256", "passed",
+    "results_json", "run_alt_text_checks", "run_image_checks", "run_text_checks",
 ]
 
 
 def run_text_checks(
     kind: str, text: str, factsheet: FactSheet, *, recent_texts: Sequence[str] = (),
-    near_duplicates: NearDuplicateChecker | None = None,
+    near_duplicates: NearDuplicateChecker | None = None, siblings: Mapping[str, str] | None = None,
 ) -> list[CheckResult]:
     """Every text check for a draft of ``kind`` ("headline", "brief", "summary", "marketing").
 
     ``recent_texts`` are recently published items to compare against; the embedding
     model is loaded only when there are any. Pass one ``near_duplicates`` checker for a
-    whole run so the recent items are embedded once.
+    whole run so the recent items are embedded once. ``siblings`` (kind -> text) are the
+    same story's drafts of other kinds, which this draft must not repeat; without them
+    that check is not run.
     """
     if kind not in TEXT_KINDS:
         hint = " (covers go through run_image_checks)" if kind == COVER_KIND else ""
         raise ValueError(f"unknown text kind {kind!r}{hint}; known: {list(TEXT_KINDS)}")
-    return [
+    results = [
         check_facts(text, factsheet),
         check_form(kind, text),
-        check_claims(text, factsheet),
+        check_content(kind, text, factsheet),
+        check_claims(text, factsheet, kind=kind),
+        check_grounded(text, factsheet),
         check_banned_terms(text),
         check_pii(text),
         check_plain_text(text),
@@ -54,6 +59,7 @@ def run_text_checks(
         check_readability(kind, text),
         (near_duplicates or NearDuplicateChecker()).check(text, recent_texts),
     ]
+    return results + ([check_siblings(kind, text, siblings)] if siblings is not None else [])
 
 
 def run_alt_text_checks(text: str, factsheet: FactSheet) -> list[CheckResult]:

@@ -79,6 +79,12 @@ def unbacked_names(
     return found
 
 
+def name_runs(text: str, original: str) -> list[NameMention]:
+    """Every run of name-like words in ``text`` (backed or not), for binding names to facts."""
+    tokens = [_token(m, original) for m in _TOKEN.finditer(text)]
+    return [_mention(group, original) for group in _groups(tokens, original)]
+
+
 def _token(match: re.Match[str], original: str) -> _Token:
     start, end = match.span()
     core_end = match.start("poss") if match["poss"] else end

@@ -1,28 +1,36 @@
-"""Factual consistency: every figure, date and name in a draft must be backed by its fact sheet.
+"""Factual consistency: every figure, date, name and direction word in a draft is bound to
+exactly one fact of its sheet, by value and by meaning.
 
 This is the product's promise ("zero unbacked figures published"), so the check is strict
-and explains itself: each unbacked item is a failing finding with its span and the
-nearest fact, e.g. ``unbacked figure '85%' at 40-43: nearest percent fact on_time_pct is
-83.8%``. The rules:
+and explains itself: each problem is a failing finding with its span and the facts
+involved, e.g. ``'1.94%' at 30-35 reads as volume vs average (23.9%) but equals
+change_pct (1.94%)``. The rules:
 
-* A figure is backed by a fact of a compatible kind whose value, rounded to the
+* Value. A figure is backed by a fact of a compatible kind whose value, rounded to the
   precision the figure is written with, reads the same: fact 83.84 backs "83.8%" and
-  "84%" but not "85%" or "83.9%"; 2,512,345 shares back "2.5 million". Percent facts
-  back only percentages, currency facts only dollar amounts, count facts only whole
-  numbers (or scaled amounts), rank words ("second", "3rd", "#1") only count facts.
-* A unit word after a number ties it to facts in that unit: "9 minutes" needs a fact in
-  minutes; "167 flights" needs a count fact (count nouns like flights and departures
-  are interchangeable, measures are not).
-* A figure written without a sign is compared with the fact's size ("fell 2.48%" against
-  -2.48); a written sign must match the fact's.
-* A four-digit year is backed when it is the year of one of the sheet's dates (unless a
-  unit follows: "2013 flights" is a count).
-* A date is backed when every part it states (year, month, day, weekday) agrees with
-  one of the sheet's dates or its logical date.
-* A name is backed when it is a whole-word stretch of an entity or text fact, ignoring
-  case, spacing and punctuation ("United", "United Airlines" and "united air lines inc"
-  all come from "United Air Lines Inc."), or when it is a standing phrase
-  (``allowed_phrases.txt`` plus the caller's ``allowed``).
+  "84%" but not "85%"; 2,512,345 shares back "2.5 million". Percent facts back only
+  percentages, currency facts only dollar amounts, count facts only whole numbers (or
+  scaled amounts), rank words only count facts. A unit word after a number ties it to
+  facts in that unit ("9 minutes" needs a fact in minutes; count nouns are
+  interchangeable, measures are not). A written sign must match the fact's.
+* Meaning. A figure is read in its clause (:mod:`clauses`): the words that name each fact
+  (``names:`` in ``story.yml``) there say which fact it states. A figure whose clause names
+  only other facts than the ones its value equals fails, naming both; a value shared by
+  facts of different meaning with no naming word near it fails as ambiguous. A naming
+  word belongs to the nearest figure that can state that fact, so "78.7% of 958
+  departures" reads "departures" with 958.
+* Direction. For a signed fact (``directions:``), a direction word bound to it ("rose",
+  "below") must agree with the sign of its value; a figure written as a change ("a 78.7%
+  increase") must be a signed fact; "X above Y" between two figures of one kind and unit
+  needs X > Y.
+* Once. A fact stated twice in one clause ("The 957 departed from 957") fails.
+* Time. Relative time ("today", "the day before") fails unless a fact's label states it;
+  a date is backed when every part it states agrees with one of the sheet's dates.
+* Names. A name is backed when it is a whole-word stretch of an entity or text fact
+  ("United" and "United Air Lines" come from "United Air Lines Inc."), or a standing
+  phrase of the story's domain (``allowed_phrases.txt``) or the caller's ``allowed``.
+* Something. A draft that states no fact at all fails ("nothing verifiable"). The
+  result's ``verified`` says what was checked ("4 of 4 figures bound", "2 names").
 """
 
 from __future__ import annotations
@@ -31,13 +39,17 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
+from nightdesk.checks.clauses import Bound, Clauses, name_occurrences
+from nightdesk.checks.context import StoryContext, story_context
 from nightdesk.checks.dates import DateMention, find_dates
-from nightdesk.checks.entities import Backing, unbacked_names
-from nightdesk.checks.masking import find_spans, mask
+from nightdesk.checks.directions import Directions, changes, comparisons
+from nightdesk.checks.entities import Backing, name_runs, unbacked_names
+from nightdesk.checks.masking import Span, find_spans, mask
 from nightdesk.checks.numbers import MentionKind, NumberMention, find_numbers
 from nightdesk.checks.result import CheckResult, Finding
-from nightdesk.checks.wordlists import load_list, lowercase_set, phrase_pattern
+from nightdesk.checks.wordlists import domain_list, domain_set, phrase_pattern
 from nightdesk.stories.factsheet import Fact, FactKind, FactSheet
 
 CHECK_NAME = "facts"
@@ -55,40 +67,105 @@ _KIND_WORDS: dict[MentionKind, str] = {
 }
 _UNIT_ALIASES = {"min": "minutes", "mins": "minutes", "hr": "hours", "hrs": "hours"}
 # Units of measure: a number followed by one of these is that measure, so only a fact in
-# the same unit can back it ("9 hours" is not backed by 9.0 minutes).
+# the same unit can back it ("9 hours" is not backed by 9.0 minutes; "17 times" by nothing).
 _MEASURES = frozenset(
     form for unit in ("second", "minute", "hour", "day", "week", "month", "mile", "kilometer", "kilometre", "km",
-                      "degree", "inch", "foot", "feet", "pound", "kilogram", "kg", "ton", "tonne", "gallon", "liter")
+                      "degree", "inch", "foot", "feet", "pound", "kilogram", "kg", "ton", "tonne", "gallon", "liter",
+                      "time")
     for form in (unit, unit + "s")
 )
 _WORD = re.compile(r"[A-Za-z0-9]+")
 
 
-def check_facts(text: str, sheet: FactSheet, *, allowed: Iterable[str] = ()) -> CheckResult:
-    """Check that every figure, date and name in ``text`` is backed by ``sheet``.
+@dataclass(frozen=True)
+class Binding:
+    """Everything the fact check bound in a draft, its findings and what it verified."""
 
-    :param allowed: extra standing phrases that need no fact (added to ``allowed_phrases.txt``).
+    bound: tuple[Bound, ...]
+    findings: tuple[Finding, ...]
+    verified: tuple[str, ...] = ()
+    figures: int = 0  # figures written (years and pronoun "one" aside)
+
+    def facts(self) -> set[str]:
+        """The distinct facts the draft states."""
+        return {b.fact for b in self.bound}
+
+
+def check_facts(text: str, sheet: FactSheet, *, allowed: Iterable[str] = ()) -> CheckResult:
+    """Check that every figure, date, name and direction word in ``text`` is bound to ``sheet``.
+
+    :param allowed: extra standing phrases that need no fact (added to the domain's
+        ``allowed_phrases.txt``).
     """
-    numeric = [f for f in sheet.facts if f.kind in ("count", "number", "percent", "currency") and _is_number(f.value)]
-    names = [_NameFact.of(f) for f in sheet.facts if f.kind in ("entity", "text") and _has_letters(f.value)]
+    binding = bind(text, sheet, allowed=allowed)
+    return CheckResult.of(CHECK_NAME, binding.findings, binding.verified)
+
+
+def bind(text: str, sheet: FactSheet, *, allowed: Iterable[str] = ()) -> Binding:
+    """Bind ``text`` to ``sheet`` (cached: the form and claims checks read the same binding)."""
+    return _bind(text, sheet.to_json(), tuple(sorted(allowed)))
+
+
+@lru_cache(maxsize=256)
+def _bind(text: str, sheet_json: str, allowed: tuple[str, ...]) -> Binding:
+    sheet = FactSheet.from_json(sheet_json)
+    context = story_context(sheet)
+    facts = context.facts
+    numeric = [f for f in facts if f.kind in ("count", "number", "percent", "currency") and f.numeric]
+    names = [_NameFact.of(f) for f in facts if f.kind in ("entity", "text") and _has_letters(f.value)]
     days = _story_days(sheet)
 
-    standing = [*find_spans(phrase_pattern([*load_list("allowed_phrases.txt"), *allowed]), text),
-                *find_spans(_verbatim_pattern(n.fact.value for n in names), text)]
+    verbatim = [(m.span(), m.group()) for m in _verbatim_pattern(n.fact.value for n in names).finditer(text)]
+    standing = [*find_spans(phrase_pattern([*domain_list(context.domain_dir, "allowed_phrases.txt"), *allowed]), text),
+                *(span for span, _ in verbatim)]
     work = mask(text, standing)
     dates = find_dates(work)
     work = mask(work, (d.span for d in dates))
     numbers = find_numbers(work)
     work = mask(work, (n.span for n in numbers))
+    clauses = Clauses(text, [*(d.span for d in dates), *(n.span for n in numbers), *(span for span, _ in verbatim)])
 
-    findings = [f for d in dates if (f := _date_finding(d, days))]
-    findings += [f for n in numbers if (f := _number_finding(n, numeric, {day.year for _, day in days}))]
-    common = lowercase_set("common_words.txt")
+    findings: list[Finding] = []
+    bound: list[Bound] = []
+    for mention in dates:
+        finding, day_fact = _date_finding(mention, days)
+        findings += [finding] if finding else []
+        bound += [Bound(day_fact, mention.span, "date")] if day_fact else []
+    figures = _Figures(numbers, numeric, clauses, {day.year: name for name, day in reversed(days)})
+    findings += figures.findings
+    findings += changes(numbers, figures.bound, facts, domain_set(context.domain_dir, "change_words.txt"))
+    bound += figures.bound
+    findings += _repeats(figures.bound, clauses)
+    common = domain_set(context.domain_dir, "common_words.txt") | context.vocabulary
     findings += [
         Finding(f"unbacked name {m.text!r} at {m.span[0]}-{m.span[1]}: {_names_hint(names)}", m.span)
         for m in unbacked_names(work, text, lambda written: _best_backing(written, names), common)
     ]
-    return CheckResult.of(CHECK_NAME, findings)
+    bound += _bound_names(text, work, verbatim, names)
+    findings += _relative_time(text, sheet, context)
+    directions = Directions(clauses, facts, figures.bound, context.key_fact)
+    findings += directions.findings
+    bound += directions.bound
+    findings += comparisons(clauses, facts, figures.bound, {b.span for b in directions.bound},
+                             domain_list(context.domain_dir, "comparison_words.txt"))
+    verified = _verified(figures, bound, directions)
+    if not bound and not findings:
+        findings.append(Finding("nothing verifiable: the draft states no figure, date or name of the fact sheet",
+                                (0, len(text))))
+    return Binding(tuple(bound), tuple(findings), verified, figures.count)
+
+
+def _verified(figures: _Figures, bound: Sequence[Bound], directions: Directions) -> tuple[str, ...]:
+    said = []
+    if figures.count:
+        said.append(f"{sum(b.what == 'figure' for b in figures.bound)} of {figures.count} figures bound")
+    for what, word in (("date", "date"), ("name", "name")):
+        n = len({b.fact for b in bound if b.what == what})
+        if n:
+            said.append(f"{n} {word}{'s' if n > 1 else ''}")
+    if directions.checked:
+        said.append("direction agrees" if not directions.findings else "direction disagrees")
+    return tuple(said)
 
 
 # --- dates -----------------------------------------------------------------------------
@@ -101,41 +178,176 @@ def _story_days(sheet: FactSheet) -> list[tuple[str, dt.date]]:
     return days if logical in {d for _, d in days} else [*days, ("logical date", logical)]
 
 
-def _date_finding(mention: DateMention, days: Sequence[tuple[str, dt.date]]) -> Finding | None:
+def _date_finding(mention: DateMention, days: Sequence[tuple[str, dt.date]]) -> tuple[Finding | None, str | None]:
+    """A finding for an unbacked date, or the date fact it is bound to."""
     where = f"{mention.text!r} at {mention.span[0]}-{mention.span[1]}"
     if not mention.is_real:
-        return Finding(f"unbacked date {where}: no calendar has that date", mention.span)
-    if any(mention.agrees_with(day) for _, day in days):
-        return None
+        return Finding(f"unbacked date {where}: no calendar has that date", mention.span), None
+    agreeing = [name for name, day in days if mention.agrees_with(day)]
+    if agreeing:
+        return None, agreeing[0]
     known = "; ".join(f"{name} is {day:%B} {day.day}, {day.year} (a {day:%A})" for name, day in days)
-    return Finding(f"unbacked date {where}: {known or 'the fact sheet has no dates'}", mention.span)
+    return Finding(f"unbacked date {where}: {known or 'the fact sheet has no dates'}", mention.span), None
 
 
 # --- numbers ---------------------------------------------------------------------------
 
 
-def _number_finding(mention: NumberMention, facts: Sequence[Fact], years: set[int]) -> Finding | None:
-    year = mention.is_year_like and not _unit_facts(mention.next_word, facts)  # "2013 flights" is a count
-    if year and int(mention.value) in years:
-        return None
-    if mention.in_words and mention.text.lower() == "one" and not _unit_facts(mention.next_word, facts):
-        return None  # "one of the busiest": a pronoun, unless a unit follows ("one flight")
-    pool = _candidates(mention, facts)
-    if any(_within(fact, mention) for fact in pool):
-        return None
-    where = f"at {mention.span[0]}-{mention.span[1]}"
-    if year:
-        known = ", ".join(str(y) for y in sorted(years)) or "none"
-        return Finding(f"unbacked year {mention.text!r} {where}: the fact sheet's dates are in {known}", mention.span)
-    what = "rank" if mention.kind == "rank" else "figure"
-    if not pool and _measure(mention) in _MEASURES:
-        hint = f"the fact sheet has no fact in {_measure(mention)}"
-    elif not pool:
-        hint = f"the fact sheet has no {_KIND_WORDS[mention.kind]} facts"
-    else:
-        nearest = min(pool, key=lambda f: abs(abs(float(f.value)) - abs(mention.value)))
-        hint = f"nearest {nearest.kind} fact {nearest.name} is {nearest.display}"
-    return Finding(f"unbacked {what} {mention.text!r} {where}: {hint}", mention.span)
+class _Figures:
+    """The draft's figures, each bound to one fact by value and by the words of its clause."""
+
+    def __init__(self, numbers: Sequence[NumberMention], facts: Sequence[Fact], clauses: Clauses,
+                 years: dict[int, str]) -> None:
+        self.facts, self.clauses, self.years = facts, clauses, years
+        self.findings: list[Finding] = []
+        self.bound: list[Bound] = []
+        self.occurrences = name_occurrences(clauses, facts)
+        mentions = [m for m in numbers if not self._exempt(m)]
+        self.count = len(mentions)
+        self.index = {m.span: clauses.index(m.span[0]) for m in mentions}
+        self.pools = {m.span: _candidates(m, facts) for m in mentions}
+        self.reach = {m.span: clauses.clause(self.index[m.span]) for m in mentions}
+        for mention in mentions:
+            self._bind(mention, mentions)
+
+    def _exempt(self, mention: NumberMention) -> bool:
+        """A year of the sheet's dates (bound to that date), or "one" as a pronoun ("one of the busiest")."""
+        if self._is_year(mention):
+            if int(mention.value) in self.years:
+                self.bound.append(Bound(self.years[int(mention.value)], mention.span, "date"))
+                return True
+            return False
+        return mention.in_words and mention.text.lower() == "one" and not _unit_facts(mention.next_word, self.facts)
+
+    def _is_year(self, mention: NumberMention) -> bool:
+        return mention.is_year_like and not _unit_facts(mention.next_word, self.facts)  # "2013 flights" is a count
+
+    def _bind(self, mention: NumberMention, mentions: Sequence[NumberMention]) -> None:
+        pool = self.pools[mention.span]
+        matches = [f for f in pool if _within(f, mention)]
+        where = f"{mention.text!r} at {mention.span[0]}-{mention.span[1]}"
+        if not matches:
+            self.findings.append(self._unbacked(mention, pool, where))
+            return
+        named = self._named(mention, mentions)
+        hits = [f for f in named if f in matches]
+        if hits:
+            self._add(mention, _prefer(hits))
+        elif named:
+            told = next((f for f in named if f in pool), named[0])
+            self.findings.append(Finding(
+                f"{where} reads as {_label(told)} ({told.display}) but equals {_equals(matches)}", mention.span))
+        elif len({_meaning(f) for f in matches}) > 1:
+            self.findings.append(Finding(
+                f"{where} is ambiguous: it equals {_equals(matches)}; name the fact beside it", mention.span))
+        else:
+            self._add(mention, _prefer(matches))
+
+    def _add(self, mention: NumberMention, fact: Fact) -> None:
+        self.bound.append(Bound(fact.name, mention.span, "figure"))
+
+    def _named(self, mention: NumberMention, mentions: Sequence[NumberMention]) -> list[Fact]:
+        """Facts the clause of ``mention`` names, nearest first. A naming word belongs to a
+        closer figure that can state its fact; a fact this figure cannot state counts only
+        when named right after it ("15.2 minutes of precipitation"), its own unit word aside."""
+        i, (first, last) = self.index[mention.span], self.reach[mention.span]
+        pool = self.pools[mention.span]
+        unit = 1 if _unit_word(mention, self.facts) and i + 1 < len(self.clauses.words) else 0
+        named: list[tuple[int, Fact]] = []
+        for fact, j in self.occurrences:
+            if not first <= j <= last:
+                continue
+            if fact not in pool and not (j > i + unit and self.clauses.gap(i, j) - unit <= 1):
+                continue
+            if any(other.span != mention.span and fact in self.pools[other.span]
+                   and self.reach[other.span][0] <= j <= self.reach[other.span][1]
+                   and abs(self.index[other.span] - j) < abs(i - j) for other in mentions):
+                continue
+            named.append((abs(i - j), fact))
+        return list(dict.fromkeys(f for _, f in sorted(named, key=lambda p: p[0])))
+
+    def _unbacked(self, mention: NumberMention, pool: Sequence[Fact], where: str) -> Finding:
+        if self._is_year(mention):
+            known = ", ".join(str(y) for y in sorted(self.years)) or "none"
+            return Finding(f"unbacked year {where}: the fact sheet's dates are in {known}", mention.span)
+        what = "rank" if mention.kind == "rank" else "figure"
+        if not pool and _measure(mention) in _MEASURES:
+            hint = f"the fact sheet has no fact in {_measure(mention)}"
+        elif not pool:
+            hint = f"the fact sheet has no {_KIND_WORDS[mention.kind]} facts"
+        else:
+            nearest = min(pool, key=lambda f: abs(abs(float(f.value)) - abs(mention.value)))
+            hint = f"nearest {nearest.kind} fact {nearest.name} is {nearest.display}"
+        same = [f for f in self.facts if f not in pool and _within(f, mention)]
+        if same:
+            hint += f"; the value equals {_equals(same)}"
+        return Finding(f"unbacked {what} {mention.text!r} at {mention.span[0]}-{mention.span[1]}: {hint}",
+                       mention.span)
+
+
+def _unit_word(mention: NumberMention, facts: Sequence[Fact]) -> bool:
+    """Whether the word after the figure is its unit ("shares", "minutes", "mph")."""
+    return bool(mention.next_word) and (bool(_unit_facts(mention.next_word, facts)) or _measure(mention) in _MEASURES)
+
+
+def _prefer(facts: Sequence[Fact]) -> Fact:
+    """Of facts of one meaning (a move and its size), the signed one: its direction is checked."""
+    return next((f for f in facts if f.signed), facts[0])
+
+
+def _meaning(fact: Fact) -> object:
+    """Facts with the same naming words mean the same thing (change and size of move); facts
+    without any are told apart by value alone, as before names were declared."""
+    return frozenset(fact.names) if fact.names else ("value", fact.kind, round(abs(float(fact.value)), 9))
+
+
+def _label(fact: Fact) -> str:
+    return (fact.label or fact.name).lower()
+
+
+def _equals(facts: Sequence[Fact]) -> str:
+    return " and ".join(f"{f.name} ({f.display})" for f in facts)
+
+
+def _repeats(bound: Sequence[Bound], clauses: Clauses) -> list[Finding]:
+    """A fact stated twice in one clause: "The 957 departed from 957" says nothing twice."""
+    findings = []
+    for k, later in enumerate(bound):
+        first, last = clauses.clause(clauses.index(later.span[0]))
+        for earlier in bound[:k]:
+            if earlier.fact == later.fact and first <= clauses.index(earlier.span[0]) <= last:
+                findings.append(Finding(
+                    f"figure at {later.span[0]}-{later.span[1]} states {later.fact} again in the clause that "
+                    f"already states it at {earlier.span[0]}-{earlier.span[1]}", later.span))
+                break
+    return findings
+
+
+def _bound_names(text: str, work: str, verbatim: Sequence[tuple[Span, str]], names: Sequence[_NameFact]) -> list[Bound]:
+    """Names bound to entity or text facts: written out whole, or a stretch of one."""
+    bound = []
+    names = [n for n in names if any(c.isupper() for c in str(n.fact.value))]  # "rose" is a word, not a name
+    for span, written in verbatim:
+        fact = next((n.fact for n in names if str(n.fact.value).lower() == written.lower()), None)
+        if fact is not None:
+            bound.append(Bound(fact.name, span, "name"))
+    for run in name_runs(work, text):
+        fact = next((n.fact for n in names if n.backs(run.text) != "none"), None)
+        if fact is not None:
+            bound.append(Bound(fact.name, run.span, "name"))
+    return bound
+
+
+def _relative_time(text: str, sheet: FactSheet, context: StoryContext) -> list[Finding]:
+    """Relative time ("today", "the day before") the sheet does not state: wrong on another day."""
+    stated = " ".join(f"{f.label} {f.display}" for f in sheet.facts).lower()
+    pattern = phrase_pattern(domain_list(context.domain_dir, "relative_time.txt"))
+    said = {m.group().lower() for m in pattern.finditer(stated)}
+    return [
+        Finding(f"relative time {m.group()!r} at {m.start()}-{m.end()}: the fact sheet does not state it; "
+                f"write the date (the story is dated {sheet.logical_date})", m.span())
+        for m in pattern.finditer(text) if m.group().lower() not in said
+    ]
 
 
 def _candidates(mention: NumberMention, facts: Sequence[Fact]) -> list[Fact]:
@@ -148,6 +360,8 @@ def _candidates(mention: NumberMention, facts: Sequence[Fact]) -> list[Fact]:
     bound = _unit_facts(mention.next_word, pool)
     if any(f.kind == "number" for f in bound):
         return [f for f in bound if f.kind == "number"]
+    if bound and _measure(mention) in _MEASURES:
+        return bound  # "14 days" is a measure: only a fact in days states it
     if bound:
         return [f for f in pool if f.kind == "count"]
     if _measure(mention) in _MEASURES:
@@ -177,14 +391,6 @@ def _within(fact: Fact, mention: NumberMention) -> bool:
         return False
     target = value if mention.signed else abs(value)
     return abs(mention.value - target) <= mention.precision / 2 + 1e-9 * max(1.0, abs(value))
-
-
-def _is_number(value: object) -> bool:
-    try:
-        float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 # --- names -----------------------------------------------------------------------------

@@ -32,21 +32,29 @@ class Finding:
 
 @dataclass(frozen=True)
 class CheckResult:
-    """The outcome of one named check: ``passed`` is False exactly when a finding fails."""
+    """The outcome of one named check: ``passed`` is False exactly when a finding fails.
+
+    :param verified: what the check confirmed, in short phrases for editors ("4 of 4
+        figures bound", "2 names", "direction agrees"): a pass with nothing verified means
+        nothing, so the facts check fails a draft that has nothing to verify.
+    """
 
     name: str
     passed: bool
     details: list[Finding] = field(default_factory=list)
+    verified: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, name: str, findings: Iterable[Finding]) -> CheckResult:
+    def of(cls, name: str, findings: Iterable[Finding], verified: Iterable[str] = ()) -> CheckResult:
         """Build a result whose ``passed`` agrees with its findings (one place decides it)."""
         details = sorted(findings, key=lambda f: f.span or (-1, -1))
-        return cls(name, not any(f.severity == "fail" for f in details), details)
+        return cls(name, not any(f.severity == "fail" for f in details), details, tuple(verified))
 
     def to_dict(self) -> dict:
-        """The stored shape (``draft_checks``, the review queue): ``{"name", "passed", "findings"}``."""
-        return {"name": self.name, "passed": self.passed, "findings": [asdict(f) for f in self.details]}
+        """The stored shape (``draft_checks``, the review queue):
+        ``{"name", "passed", "findings", "verified"}``."""
+        return {"name": self.name, "passed": self.passed, "findings": [asdict(f) for f in self.details],
+                "verified": list(self.verified)}
 
 
 def results_json(results: Iterable[dict]) -> str:

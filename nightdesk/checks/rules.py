@@ -1,49 +1,45 @@
-"""Per-kind form rules and unsupported marketing claims.
+"""Per-kind form rules, and claims the fact sheet does not make.
 
 Each content kind has a shape editors rely on (a headline fits one line of the front
-page; a brief is a few sentences), so a draft outside that shape fails before an editor
-spends time on it. Claims such as "best" or "guaranteed" are promises the data cannot
-back; they pass only when the fact sheet itself says them.
+page; a brief is a few sentences), declared once in ``stories/kinds.yml`` (``limits``), so
+a draft outside that shape fails before an editor spends time on it. Claims are what a
+sentence asserts beyond its figures: causes ("due to"), events ("storm", "record"),
+rankings and superlatives ("busiest", any "-est" word), attributions ("according to"),
+evaluations ("iconic") and promises ("guaranteed"). A claim passes only when the fact
+sheet itself says it (a label such as "Busiest route" backs "busiest"); the word lists
+belong to the story's domain folder (``claims_*.txt``, ``promises.txt``).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from nightdesk.checks.context import kinds_catalog, story_context
 from nightdesk.checks.result import CheckResult, Finding
-from nightdesk.checks.wordlists import load_list, phrase_pattern
+from nightdesk.checks.wordlists import domain_list, domain_set, phrase_pattern
+from nightdesk.stories.catalog import KindRules
 from nightdesk.stories.factsheet import FactSheet
 
 # A headline may end in an abbreviation's period ("... United Air Lines Inc.").
-_ABBREVIATIONS = ("Inc.", "Co.", "Corp.", "Ltd.", "Jr.", "U.S.")
+ABBREVIATIONS = ("Inc.", "Co.", "Corp.", "Ltd.", "Jr.", "U.S.")
 # A text cut off mid-sentence (the token limit or a stop string hit first) ends on a
 # joining word or punctuation: "AAPL fell 2.48% to", "JetBlue Airways on March 1, 2013:".
 _UNFINISHED = re.compile(
     r"(?:[:;,\-\u2013\u2014(]|\b(?:a|an|the|to|of|and|or|but|in|on|at|by|for|from|with|as|its|their|than|while))\s*$",
     re.IGNORECASE,
 )
+# What each claims_<category>.txt holds, for the finding.
+CLAIM_CATEGORIES = {"causes": "a cause", "events": "an event", "rankings": "a ranking",
+                    "attributions": "an attribution", "evaluations": "an evaluation"}
+_SUPERLATIVE = re.compile(r"(?<![\w-])[A-Za-z]{2,}est(?![\w-])")
 
 
-@dataclass(frozen=True)
-class KindRules:
-    """The shape of one content kind; ``None`` means no limit."""
-
-    min_words: int
-    max_words: int
-    max_chars: int | None = None
-    one_line: bool = False
-    trailing_period: bool = True
-
-
-KIND_RULES: dict[str, KindRules] = {
-    "headline": KindRules(1, 14, max_chars=90, one_line=True, trailing_period=False),
-    # Data briefs are short by nature: three sentences of figures run 30-60 words.
-    "brief": KindRules(30, 160),
-    # A summary is one or two sentences: a dozen words can carry the day's key figures.
-    "summary": KindRules(12, 80),
-    "marketing": KindRules(15, 120),
-}
+def kind_rules(kind: str) -> KindRules:
+    """The declared limits and minimums of ``kind`` (``stories/kinds.yml``)."""
+    kinds = kinds_catalog().kinds
+    if kind not in kinds:
+        raise ValueError(f"no form rules for content kind {kind!r}; known: {sorted(kinds)}")
+    return kinds[kind].rules
 
 
 def word_count(text: str) -> int:
@@ -52,11 +48,8 @@ def word_count(text: str) -> int:
 
 
 def check_form(kind: str, text: str) -> CheckResult:
-    """Length, line and punctuation rules of ``kind`` (one of :data:`KIND_RULES`)."""
-    try:
-        rules = KIND_RULES[kind]
-    except KeyError:
-        raise ValueError(f"no form rules for content kind {kind!r}; known: {sorted(KIND_RULES)}") from None
+    """Length, line and punctuation rules of ``kind``, as ``kinds.yml`` declares them."""
+    rules = kind_rules(kind)
     body = text.strip()
     if not body:
         return CheckResult.of("form", [Finding(f"the {kind} is empty")])
@@ -70,39 +63,82 @@ def check_form(kind: str, text: str) -> CheckResult:
     if rules.one_line and (newline := re.search(r"[\r\n]", body)):
         findings.append(Finding(f"the {kind} must be one line; it breaks at {newline.start()}",
                                 (newline.start(), newline.end())))
-    elif rules.one_line and (second := _second_sentence(body)) is not None:
+    elif rules.one_line and len(sentences(body)) > 1:
+        second = sentences(body)[1][0]
         findings.append(Finding(f"the {kind} must be one sentence; another starts at {second}", (second, len(body))))
     if unfinished := _UNFINISHED.search(body):
         findings.append(Finding(f"the {kind} stops mid-sentence, on {unfinished.group().strip()!r}",
                                 unfinished.span()))
     elif rules.trailing_period and not body.endswith((".", "!", "?", '."', '!"', '?"')):
         findings.append(Finding(f"the {kind} must end a sentence (. ! or ?)", (len(body) - 1, len(body))))
-    if not rules.trailing_period and body.endswith(".") and not body.endswith(_ABBREVIATIONS):
+    if not rules.trailing_period and body.endswith(".") and not body.endswith(ABBREVIATIONS):
         findings.append(Finding(f"the {kind} must not end with a period", (len(body) - 1, len(body))))
     return CheckResult.of("form", findings)
 
 
-def _second_sentence(text: str) -> int | None:
-    """Where a second sentence starts in ``text`` ("... 2013. Departure delays ..."), if one does."""
-    for end in re.finditer(r"[.!?]\s+(?=[A-Z0-9])", text):
-        if not text[: end.start() + 1].endswith(_ABBREVIATIONS):
-            return end.end()
-    return None
+def sentences(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each sentence: a stop followed by a capital or a digit, unless the
+    stop ends an abbreviation ("United Air Lines Inc. ran ...")."""
+    spans, start = [], 0
+    for end in re.finditer(r"[.!?]+\s+(?=[A-Z0-9\"'“])", text):
+        if not text[: end.start() + 1].endswith(ABBREVIATIONS):
+            spans.append((start, end.start() + 1))
+            start = end.end()
+    if text[start:].strip():
+        spans.append((start, len(text.rstrip())))
+    return spans
 
 
-def check_claims(text: str, sheet: FactSheet) -> CheckResult:
-    """Superlatives and promises (``claim_phrases.txt``) that the fact sheet does not contain."""
+def check_claims(text: str, sheet: FactSheet, *, kind: str | None = None) -> CheckResult:
+    """Causes, events, rankings, attributions, evaluations and (where ``kind`` forbids them,
+    or with no kind) promises that the fact sheet does not itself say."""
+    domain = story_context(sheet).domain_dir
     sheet_text = " ".join(
         part for f in sheet.facts for part in (str(f.value), f.display, f.label, f.name.replace("_", " "))
     )
-    pattern = phrase_pattern(load_list("claim_phrases.txt"))
-    said = {_normal(m.group()) for m in pattern.finditer(sheet_text)}
-    findings = [
-        Finding(f"unsupported claim {m.group()!r} at {m.start()}-{m.end()}: the fact sheet does not say it", m.span())
-        for m in pattern.finditer(text)
-        if _normal(m.group()) not in said
-    ]
+    lists = {what: domain_list(domain, f"claims_{category}.txt") for category, what in CLAIM_CATEGORIES.items()}
+    if kind is None or kind_rules(kind).no_promise:
+        lists["a promise"] = domain_list(domain, "promises.txt")
+    findings: list[Finding] = []
+    seen: set[tuple[int, int]] = set()
+    for what, phrases in lists.items():
+        pattern = phrase_pattern(phrases)
+        said = {_normal(m.group()) for m in pattern.finditer(sheet_text)}
+        for m in pattern.finditer(text):
+            if _normal(m.group()) not in said and not _inside(m.span(), seen):
+                seen.add(m.span())
+                findings.append(_claim(m.group(), m.span(), what))
+    said_words = {w.lower() for w in re.findall(r"[A-Za-z]+", sheet_text)}
+    not_superlative = domain_set(domain, "not_superlatives.txt")
+    for m in _SUPERLATIVE.finditer(text):
+        word = m.group().lower()
+        if word not in said_words and word not in not_superlative and not _inside(m.span(), seen):
+            seen.add(m.span())
+            findings.append(_claim(m.group(), m.span(), "a superlative"))
     return CheckResult.of("claims", findings)
+
+
+def check_grounded(text: str, sheet: FactSheet) -> CheckResult:
+    """Every sentence states at least one fact of the sheet (a bound figure, date or name):
+    "Flying from New York?" asserts nothing an editor can check."""
+    from nightdesk.checks.facts import bind
+
+    spans = [b.span for b in bind(text, sheet).bound]
+    findings = [
+        Finding(f"sentence at {start}-{end} states no fact of the sheet: {text[start:end].strip()!r}", (start, end))
+        for start, end in sentences(text)
+        if not any(start <= s < end for s, _ in spans)
+    ]
+    return CheckResult.of("grounded", findings)
+
+
+def _claim(written: str, span: tuple[int, int], what: str) -> Finding:
+    return Finding(f"unsupported claim {written!r} at {span[0]}-{span[1]} ({what}): the fact sheet does not say it",
+                   span)
+
+
+def _inside(span: tuple[int, int], seen: set[tuple[int, int]]) -> bool:
+    return any(s <= span[0] and span[1] <= e for s, e in seen)
 
 
 def _normal(phrase: str) -> str:

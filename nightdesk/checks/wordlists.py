@@ -1,8 +1,12 @@
-"""Word and phrase lists shipped as data files next to this module.
+"""Word and phrase lists shipped as data files.
 
 Lists of terms change more often than the logic that applies them, and editors can
-review a text file; so terms live in ``*.txt`` files here (one entry per line, ``# ``
-starts a comment line) and code only compiles them.
+review a text file; so terms live in ``*.txt`` files (one entry per line, ``# `` starts a
+comment line) and code only compiles them. Lists that hold for any text (banned terms,
+prompt leaks) sit next to this module; lists that depend on what a story is about
+(common words, standing phrases, claim words) belong to a domain folder
+(``stories/domains/<domain>/``) and are read with :func:`domain_list`, which adds the
+domain's entries to the shared defaults in ``stories/domains/default/``.
 """
 
 from __future__ import annotations
@@ -18,18 +22,45 @@ DATA_DIR = Path(__file__).resolve().parent
 @lru_cache(maxsize=None)
 def load_list(filename: str) -> tuple[str, ...]:
     """The entries of ``DATA_DIR/filename``: stripped lines, no blanks, no ``# `` comments."""
-    path = DATA_DIR / filename
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"check word list {path} is missing") from None
-    return tuple(s for s in (line.strip() for line in lines) if s and s != "#" and not s.startswith("# "))
+    return _read(DATA_DIR / filename, required=True)
 
 
 @lru_cache(maxsize=None)
 def lowercase_set(filename: str) -> frozenset[str]:
     """The entries of a word list, lower-cased, for membership tests."""
     return frozenset(word.lower() for word in load_list(filename))
+
+
+def domain_list(domain_dir: Path, filename: str) -> tuple[str, ...]:
+    """The default domain's ``filename`` plus the entries of ``domain_dir/filename``, when it
+    has one (a domain adds to the shared list; a list it lacks is the default alone)."""
+    return _domain_list(domain_dir.resolve(), filename)
+
+
+@lru_cache(maxsize=None)
+def _domain_list(domain_dir: Path, filename: str) -> tuple[str, ...]:
+    from nightdesk.stories.catalog import DEFAULT_DOMAIN, STORIES_DIR
+
+    beside = domain_dir.parent / DEFAULT_DOMAIN
+    default_dir = beside if beside.is_dir() else STORIES_DIR / "domains" / DEFAULT_DOMAIN
+    entries = list(_read(default_dir / filename, required=True))
+    if domain_dir != default_dir.resolve():
+        entries += [e for e in _read(domain_dir / filename, required=False) if e not in entries]
+    return tuple(entries)
+
+
+def domain_set(domain_dir: Path, filename: str) -> frozenset[str]:
+    """A domain list lower-cased, for membership tests."""
+    return frozenset(word.lower() for word in domain_list(domain_dir, filename))
+
+
+def _read(path: Path, *, required: bool) -> tuple[str, ...]:
+    if not path.exists():
+        if required:
+            raise FileNotFoundError(f"check word list {path} is missing")
+        return ()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return tuple(s for s in (line.strip() for line in lines) if s and s != "#" and not s.startswith("# "))
 
 
 def phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, get_args
 
@@ -27,14 +27,47 @@ class StoryDeclarationError(ValueError):
     """A story type or content-kind file is invalid; the message names file and field."""
 
 
+DEFAULT_DOMAIN = "default"
+_SIGNS = ("positive", "negative")
+
+
 @dataclass(frozen=True)
 class FactSpec:
+    """One declared fact; ``names`` and ``directions`` are copied onto every :class:`Fact`."""
+
     name: str
     column: str
     kind: FactKind
     unit: str | None = None
     decimals: int | None = None
     label: str = ""
+    names: tuple[str, ...] = ()
+    directions: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class KindRules:
+    """The shape and content minimums of one content kind (``limits`` and ``requires`` in
+    ``kinds.yml``): declared once there, enforced by :mod:`nightdesk.checks.rules`.
+
+    :param min_facts: distinct facts of the sheet the text must state.
+    :param subject: the text must name the story's subject.
+    :param verb: the text must have a verb (a headline is a sentence, not a label).
+    :param key_fact: the text must state the story type's ``key_fact`` (and its direction
+        when the fact is signed).
+    :param no_promise: promises (``promises.txt`` of the domain) fail.
+    """
+
+    min_words: int
+    max_words: int
+    max_chars: int | None = None
+    one_line: bool = False
+    trailing_period: bool = True
+    min_facts: int = 1
+    subject: bool = False
+    verb: bool = False
+    key_fact: bool = False
+    no_promise: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,10 +83,21 @@ class KindSpec:
     max_new_tokens: int
     stop: tuple[str, ...]
     whole_sentences: bool = False
+    rules: KindRules = KindRules(1, 10_000)
 
 
 @dataclass(frozen=True)
 class StoryType:
+    """One story type.
+
+    :param key_fact: the fact a headline must state (with its direction when signed).
+    :param subject: what a headline must name: a fact (its written form) or a literal phrase.
+    :param domain_dir: the folder of its domain's word lists and instructions
+        (``stories/domains/<domain>/``; the default domain's when it has none).
+    :param kinds: the content kinds with instructions in this domain's audience and tone;
+        a prompt for this story type should read these rather than ``Catalog.kinds``.
+    """
+
     name: str
     description: str
     top_n: int
@@ -68,6 +112,15 @@ class StoryType:
     #: ``params:`` from story.yml, bound as query parameters of candidates.sql (the story's
     #: "when there is no story" thresholds); see nightdesk.stories.select.
     params: dict[str, Any] = field(default_factory=dict)
+    key_fact: str | None = None
+    subject: str = ""
+    domain: str = DEFAULT_DOMAIN
+    domain_dir: Path = STORIES_DIR / "domains" / DEFAULT_DOMAIN
+    kinds: dict[str, KindSpec] = field(default_factory=dict)
+
+    def subject_phrase(self, displays: dict[str, str]) -> str:
+        """What a headline must name: the subject fact's written form, or the literal subject."""
+        return displays.get(self.subject, self.subject)
 
     def template_version(self, kind: str, system: str, spec: KindSpec | None) -> str:
         """Hash of everything that shapes a prompt or a templated text of ``kind``."""
@@ -103,7 +156,7 @@ def load_catalog(directory: Path = STORIES_DIR, extra: tuple[Path, ...] | None =
         spec = _require(kinds_doc.get("kinds", {}), name, kinds_path)
         kinds[name] = KindSpec(name, _require(spec, "instruction", kinds_path).strip(),
                                int(_require(spec, "max_new_tokens", kinds_path)), tuple(spec.get("stop", ())),
-                               bool(spec.get("whole_sentences", False)))
+                               bool(spec.get("whole_sentences", False)), _kind_rules(spec, name, kinds_path))
     story_types: dict[str, StoryType] = {}
     for root in (directory, *(get_settings().extra_dirs["stories"] if extra is None else extra)):
         for folder in sorted(p for p in root.iterdir() if (p / "story.yml").exists()):
@@ -111,10 +164,61 @@ def load_catalog(directory: Path = STORIES_DIR, extra: tuple[Path, ...] | None =
             if story.name in story_types:
                 raise StoryDeclarationError(f"{story.path}: story type {story.name!r} is already declared in "
                                             f"{story_types[story.name].path}")
-            story_types[story.name] = story
+            story_types[story.name] = replace(story, kinds=_domain_kinds(kinds, story.domain_dir))
     if not story_types:
         raise StoryDeclarationError(f"no story types under {directory}")
-    return Catalog(_require(kinds_doc, "system", kinds_path).strip(), kinds, story_types)
+    default_kinds = _domain_kinds(kinds, _default_domain_dir(directory / "domains" / DEFAULT_DOMAIN))
+    return Catalog(_require(kinds_doc, "system", kinds_path).strip(), default_kinds, story_types)
+
+
+def _kind_rules(spec: dict, kind: str, path: Path) -> KindRules:
+    """``limits`` and ``requires`` of one kind; unknown keys are a mistake, not ignored."""
+    limits, requires = dict(spec.get("limits", {})), dict(spec.get("requires", {}))
+    fields = {**limits, **requires}
+    known = set(KindRules.__dataclass_fields__)
+    if unknown := set(fields) - known:
+        raise StoryDeclarationError(f"{path}: kinds.{kind} has unknown limits/requires {sorted(unknown)}; "
+                                    f"known: {sorted(known)}")
+    for key in ("min_words", "max_words"):
+        if key not in limits:
+            raise StoryDeclarationError(f"{path}: kinds.{kind}.limits.{key} is missing")
+    return KindRules(**fields)
+
+
+def _domain_kinds(kinds: dict[str, KindSpec], domain_dir: Path) -> dict[str, KindSpec]:
+    """The kinds with their instructions' ``{audience}`` and ``{tone}`` filled from the domain's
+    ``instructions.yml`` (the default domain's for any key the domain lacks), and
+    ``{min_words}``/``{max_words}`` from the kind's own limits, so a limit is written once."""
+    words = _instruction_words(domain_dir)
+    resolved = {}
+    for name, spec in kinds.items():
+        try:
+            limits = {"min_words": spec.rules.min_words, "max_words": spec.rules.max_words}
+            resolved[name] = replace(spec, instruction=spec.instruction.format(**limits, **words))
+        except KeyError as exc:
+            raise StoryDeclarationError(f"kinds.{name}.instruction uses {{{exc.args[0]}}}, which neither "
+                                        f"{domain_dir / 'instructions.yml'} nor the default domain declares") from None
+    return resolved
+
+
+def _instruction_words(domain_dir: Path) -> dict[str, str]:
+    import yaml
+
+    words: dict[str, str] = {}
+    for folder in (_default_domain_dir(domain_dir), domain_dir):
+        path = folder / "instructions.yml"
+        if path.exists():
+            doc = yaml.safe_load(path.read_text()) or {}
+            if not isinstance(doc, dict) or not all(isinstance(v, str) for v in doc.values()):
+                raise StoryDeclarationError(f"{path}: must map names (audience, tone) to texts")
+            words |= {k: " ".join(v.split()) for k, v in doc.items()}
+    return words
+
+
+def _default_domain_dir(domain_dir: Path) -> Path:
+    """The shared defaults beside a domain folder, or the shipped ones when that folder has none."""
+    beside = domain_dir.parent / DEFAULT_DOMAIN
+    return beside if beside.is_dir() else STORIES_DIR / "domains" / DEFAULT_DOMAIN
 
 
 def _load_story(folder: Path) -> StoryType:
@@ -128,7 +232,7 @@ def _load_story(folder: Path) -> StoryType:
     for i, raw in enumerate(_require(doc, "facts", path)):
         if raw.get("kind") not in get_args(FactKind):
             raise StoryDeclarationError(f"{path}: fact #{i + 1} kind {raw.get('kind')!r} not in {get_args(FactKind)}")
-        facts.append(FactSpec(**raw))
+        facts.append(_fact_spec(raw, i, path))
     names = {f.name for f in facts}
     templates = dict(_require(doc, "templates", path))
     for kind in TEXT_KINDS:
@@ -146,6 +250,13 @@ def _load_story(folder: Path) -> StoryType:
     figures = tuple(cover.get("figures", ()))
     if set(figures) - names:
         raise StoryDeclarationError(f"{path}: cover.figures names undeclared facts {sorted(set(figures) - names)}")
+    key_fact = doc.get("key_fact")
+    if key_fact is not None and key_fact not in names:
+        raise StoryDeclarationError(f"{path}: key_fact {key_fact!r} is not a declared fact")
+    domain = str(doc.get("domain", DEFAULT_DOMAIN))
+    domain_dir = folder.parent / "domains" / domain
+    if domain != DEFAULT_DOMAIN and not domain_dir.is_dir():
+        raise StoryDeclarationError(f"{path}: domain {domain!r} has no folder {domain_dir}")
     sql_path = folder / "candidates.sql"
     if not sql_path.exists():
         raise StoryDeclarationError(f"{folder}: candidates.sql is missing")
@@ -155,13 +266,36 @@ def _load_story(folder: Path) -> StoryType:
         templates={k: " ".join(v.split()) for k, v in templates.items()}, cover_figures=figures,
         cover_prompt=_require(cover, "prompt", path), candidates_sql=sql_path.read_text(), path=path,
         params=dict(doc.get("params") or {}),
+        key_fact=key_fact, subject=str(doc.get("subject", "")), domain=domain,
+        domain_dir=domain_dir if domain_dir.is_dir() else _default_domain_dir(domain_dir),
     )
+
+
+def _fact_spec(raw: dict, i: int, path: Path) -> FactSpec:
+    """One ``facts:`` entry, with ``names`` a list of words and ``directions`` keyed by sign."""
+    where = f"{path}: fact #{i + 1} ({raw.get('name')!r})"
+    names = raw.get("names", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
+        raise StoryDeclarationError(f"{where}: names must be a list of words, got {names!r}")
+    directions = raw.get("directions", {})
+    if not isinstance(directions, dict) or set(directions) - set(_SIGNS) or not all(
+            isinstance(w, list) and w for w in directions.values()):
+        raise StoryDeclarationError(f"{where}: directions must map {list(_SIGNS)} to lists of words, "
+                                    f"got {directions!r}")
+    if directions and raw.get("kind") not in ("percent", "number", "currency", "count"):
+        raise StoryDeclarationError(f"{where}: directions need a numeric fact, not kind {raw.get('kind')!r}")
+    return FactSpec(**{**raw, "names": tuple(n.lower() for n in names),
+                       "directions": {sign: tuple(w.lower() for w in words) for sign, words in directions.items()}})
 
 
 def _template_names(text: str) -> set[str]:
     from jinja2 import Environment, meta
 
-    return set(meta.find_undeclared_variables(Environment().parse(text)))
+    from nightdesk.stories.phrasing import FILTERS
+
+    env = Environment()
+    env.filters.update(FILTERS)  # the filters templates render with (generators.templated)
+    return set(meta.find_undeclared_variables(env.parse(text)))
 
 
 def _require(doc: dict, key: str, path: Path) -> Any:

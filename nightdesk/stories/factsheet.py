@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 FactKind = Literal["count", "number", "percent", "currency", "date", "entity", "text"]
@@ -28,6 +28,14 @@ class Fact:
     :param unit: unit word for numbers ("flights", "minutes"), ``USD`` for currency.
     :param decimals: decimals the value was rounded to for display.
     :param label: a human label for editors ("On-time rate").
+    :param names: words that name the fact in prose ("volume", "shares traded"): the checks
+        bind a figure to this fact only when its clause names it or names no other fact.
+    :param directions: for a signed fact, the direction words that go with each sign
+        (``{"positive": ["rose"], "negative": ["fell"]}``); a direction word bound to the
+        fact must agree with the sign of its value.
+
+    ``names`` and ``directions`` default to empty so fact sheets stored before they existed
+    still load.
     """
 
     name: str
@@ -37,6 +45,22 @@ class Fact:
     unit: str | None = None
     decimals: int | None = None
     label: str = ""
+    names: tuple[str, ...] = ()
+    directions: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+
+    @property
+    def numeric(self) -> bool:
+        """Whether the value is a number (a missing value, "n/a", is not)."""
+        try:
+            float(self.value)
+        except (TypeError, ValueError):
+            return False
+        return True
+
+    @property
+    def signed(self) -> bool:
+        """Whether the fact declares direction words (its sign is part of what it says)."""
+        return bool(self.directions)
 
 
 @dataclass(frozen=True)
@@ -64,12 +88,19 @@ class FactSheet:
     @classmethod
     def from_json(cls, text: str) -> FactSheet:
         data = json.loads(text)
-        return cls(**{**data, "facts": tuple(Fact(**f) for f in data["facts"])})
+        return cls(**{**data, "facts": tuple(_fact_from_json(f) for f in data["facts"])})
 
     @property
     def digest(self) -> str:
         """Content hash: drafts are regenerated only when the facts behind them change."""
         return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+
+
+def _fact_from_json(data: dict[str, Any]) -> Fact:
+    """A stored fact; JSON lists come back as the tuples the dataclass holds."""
+    names = tuple(data.pop("names", ()))
+    directions = {sign: tuple(words) for sign, words in data.pop("directions", {}).items()}
+    return Fact(**data, names=names, directions=directions)
 
 
 def format_value(kind: FactKind, value: Any, decimals: int | None, unit: str | None) -> str:

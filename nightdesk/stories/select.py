@@ -119,7 +119,8 @@ def _factsheet(story: StoryType, labels: dict[str, str], row: dict[str, Any], lo
 
     facts = tuple(
         Fact(name=f.name, kind=f.kind, value=_plain(row[f.column]), unit=f.unit, decimals=f.decimals,
-             display=format_value(f.kind, _plain(row[f.column]), f.decimals, f.unit), label=labels[f.name])
+             display=format_value(f.kind, _plain(row[f.column]), f.decimals, f.unit), label=labels[f.name],
+             names=f.names, directions=f.directions)
         for f in story.facts
     )
     displays = {f.name: f.display for f in facts}

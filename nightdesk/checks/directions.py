@@ -1,0 +1,108 @@
+"""Direction and comparison words: what a draft says about which way a figure went.
+
+"Shares fell 2.48%" is wrong when the shares rose, whatever the figure: a signed fact
+(``directions:`` in ``story.yml``) lists the words for each sign, and a word bound to it
+must agree with its value. A figure written as a change ("a 78.7% increase") must be a
+signed fact, and "X above Y" between two figures of one kind and unit needs X > Y.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from nightdesk.checks.clauses import Bound, Clauses, name_occurrences
+from nightdesk.checks.masking import Span
+from nightdesk.checks.numbers import NumberMention
+from nightdesk.checks.result import Finding
+from nightdesk.stories.factsheet import Fact
+
+MAX_COMPARE = 12  # words (and stops) from a comparison word to the figures it compares
+
+
+class Directions:
+    """Direction words ("rose", "below") bound to a signed fact, which must agree with its sign.
+
+    A word binds to the nearest figure of its clause stated by a signed fact that lists
+    it; failing that, to a signed fact its clause names; failing that, to the story's key
+    fact when that lists it. A word bound to nothing is not checked.
+    """
+
+    def __init__(self, clauses: Clauses, facts: Sequence[Fact], figures: Sequence[Bound], key_fact: str | None) -> None:
+        self.findings: list[Finding] = []
+        self.bound: list[Bound] = []
+        self.checked = 0
+        signed = {f.name: f for f in facts if f.signed and f.numeric}
+        if not signed:
+            return
+        occurrences = name_occurrences(clauses, list(signed.values()))
+        for t, word in enumerate(clauses.words):
+            listing = {n for n, f in signed.items() if any(word.text in ws for ws in f.directions.values())}
+            if not listing:
+                continue
+            first, last = clauses.clause(t)
+            near = sorted((abs(clauses.index(b.span[0]) - t), b.fact) for b in figures
+                          if b.fact in listing and first <= clauses.index(b.span[0]) <= last)
+            named = sorted((abs(j - t), f.name) for f, j in occurrences if f.name in listing and first <= j <= last)
+            target = (near or named or [(0, key_fact)] if key_fact in listing else near or named or [])
+            if not target:
+                continue
+            self._check(word.text, (word.start, word.end), signed[target[0][1]])
+
+    def _check(self, word: str, span: Span, fact: Fact) -> None:
+        self.checked += 1
+        self.bound.append(Bound(fact.name, span, "direction"))
+        value = float(fact.value)
+        says = "positive" if word in fact.directions.get("positive", ()) else "negative"
+        if (says == "positive" and value > 0) or (says == "negative" and value < 0):
+            return
+        went = "up" if says == "positive" else "down"
+        self.findings.append(Finding(
+            f"direction word {word!r} at {span[0]}-{span[1]} says {fact.name} went {went}, but it is {fact.display}",
+            span))
+
+
+def comparisons(clauses: Clauses, facts: Sequence[Fact], figures: Sequence[Bound], taken: set[Span],
+                 entries: Sequence[str]) -> list[Finding]:
+    """"X above Y" between two bound figures of one kind and unit needs X > Y ("below": X < Y)."""
+    sense = {}
+    for entry in entries:
+        way, _, word = entry.partition(":")
+        sense[word.strip().lower()] = way.strip()
+    by_name = {f.name: f for f in facts}
+    placed = sorted((clauses.index(b.span[0]), by_name[b.fact], b.span) for b in figures if b.what == "figure")
+    findings = []
+    for t, word in enumerate(clauses.words):
+        if word.text not in sense or (word.start, word.end) in taken:
+            continue
+        before = [p for p in placed if t - MAX_COMPARE <= p[0] < t and _same_sentence(clauses, p[0], t)]
+        after = [p for p in placed if t < p[0] <= t + MAX_COMPARE and _same_sentence(clauses, t, p[0])]
+        if not before or not after:
+            continue
+        (_, left, left_span), (_, right, right_span) = before[-1], after[0]
+        if left.name == right.name or (left.kind, left.unit) != (right.kind, right.unit):
+            continue
+        larger = float(left.value) > float(right.value)
+        smaller = float(left.value) < float(right.value)
+        if (sense[word.text] == "more" and not larger) or (sense[word.text] == "less" and not smaller):
+            findings.append(Finding(
+                f"comparison {word.text!r} at {word.start}-{word.end} says {left.name} ({left.display}) is "
+                f"{'more' if sense[word.text] == 'more' else 'less'} than {right.name} ({right.display})",
+                (left_span[0], right_span[1])))
+    return findings
+
+
+def _same_sentence(clauses: Clauses, i: int, j: int) -> bool:
+    return not any(w.text in (".", "!", "?") for w in clauses.words[i:j + 1])
+
+
+def changes(numbers: Sequence[NumberMention], bound: Sequence[Bound], facts: Sequence[Fact],
+             change_words: frozenset[str]) -> list[Finding]:
+    """A figure written as a change ("a 78.7% increase") must be bound to a signed fact."""
+    by_name = {f.name: f for f in facts}
+    facts_at = {b.span: by_name[b.fact] for b in bound if b.what == "figure"}
+    return [
+        Finding(f"{m.text!r} at {m.span[0]}-{m.span[1]} is written as a change ({m.next_word!r}) but "
+                f"{fact.name} ({fact.display}) is not a change", m.span)
+        for m in numbers
+        if m.next_word in change_words and (fact := facts_at.get(m.span)) is not None and not fact.signed
+    ]
