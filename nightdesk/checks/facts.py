@@ -75,6 +75,7 @@ _MEASURES = frozenset(
     for form in (unit, unit + "s")
 )
 _WORD = re.compile(r"[A-Za-z0-9]+")
+_MISSING = re.compile(r"(?<!\w)n/a(?!\w)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,7 @@ def _bind(text: str, sheet_json: str, allowed: tuple[str, ...]) -> Binding:
     ]
     bound += _bound_names(text, work, verbatim, names)
     findings += _relative_time(text, sheet, context)
+    findings += _missing_values(text)
     directions = Directions(clauses, facts, figures.bound, context.key_fact)
     findings += directions.findings
     bound += directions.bound
@@ -153,6 +155,13 @@ def _bind(text: str, sheet_json: str, allowed: tuple[str, ...]) -> Binding:
         findings.append(Finding("nothing verifiable: the draft states no figure, date or name of the fact sheet",
                                 (0, len(text))))
     return Binding(tuple(bound), tuple(findings), verified, figures.count)
+
+
+def _missing_values(text: str) -> list[Finding]:
+    """A fact with no value is written "n/a": a draft that prints it states nothing true
+    (a template that used a fact without guarding for its absence, or a model copying it)."""
+    return [Finding(f"states a missing value {m.group()!r} at {m.start()}-{m.end()}: the fact has no value that day",
+                    m.span()) for m in _MISSING.finditer(text)]
 
 
 def _verified(figures: _Figures, bound: Sequence[Bound], directions: Directions) -> tuple[str, ...]:
