@@ -112,7 +112,7 @@ def decide(n: Night) -> None:
                                 json={"expected_version": items[f"{n.Q}/headline"]["version"]}).status_code
     n.ben.approve(f"{n.Q}/brief")
     summary = items[f"{n.Q}/summary"]["text"]
-    n.edited_summary = summary.rstrip(".") + ", according to the scheduled departures."
+    n.edited_summary = summary.rstrip(".") + ", by the desk's count."
     status, edited = n.ben.post(f"{n.Q}/summary", "edit", text=n.edited_summary)
     assert status == 200 and edited["qc_passed"], [c for c in edited.get("checks") or [] if not c["passed"]] or edited
     n.ben.approve(f"{n.Q}/summary")
@@ -156,7 +156,7 @@ def test_the_site_holds_exactly_the_approved_stories(night):
     assert items[n.Q]["summary"] == n.edited_summary
     assert items[n.P]["_nightdesk"]["reviewed_by"] == "ana" and items[n.Q]["_nightdesk"]["reviewed_by"] == "ben"
     page = (n.out / page_path(n.Q)).read_text()
-    assert "scheduled departures" in page
+    assert "by the desk" in page
 
 
 def test_queue_states_after_publishing(night):

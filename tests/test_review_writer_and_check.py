@@ -24,12 +24,16 @@ from nightdesk.stories.factsheet import Fact, FactSheet, format_value
 DAY = dt.date(2012, 12, 3)
 _VALUES = {"date": DAY.isoformat(), "entity": "AAPL", "text": "fell", "count": 19730300, "percent": 2.48,
            "currency": 437.92, "number": 15.2}
+# A signed fact agrees with the direction written above ("fell"), or the template's own
+# headline would rightly fail the direction check.
+_SIGNED = {"change_pct": -2.48}
 
 
 def _sheet(story_type: str = "stock_movers", subject: str = "AAPL") -> FactSheet:
     """A fact sheet with every fact the story type declares, so its templates render."""
     spec = load_catalog().story_types[story_type]
-    facts = tuple(Fact(f.name, f.kind, _VALUES[f.kind], format_value(f.kind, _VALUES[f.kind], f.decimals, f.unit),
+    values = {f.name: _SIGNED.get(f.name, _VALUES[f.kind]) for f in spec.facts}
+    facts = tuple(Fact(f.name, f.kind, values[f.name], format_value(f.kind, values[f.name], f.decimals, f.unit),
                        f.unit, f.decimals, f.label) for f in spec.facts)
     return FactSheet(story_id=f"{story_type}/{DAY.isoformat()}/{subject}", story_type=story_type,
                      logical_date=DAY.isoformat(), title=f"{subject} on {DAY}", facts=facts)

@@ -139,7 +139,7 @@ class _Checker:
     """Runs the checks on drafts of one date, reading what they are compared with once.
 
     Recent texts (per kind) do not change during the stage; the covers already passed
-    change only between rounds, when statuses are written.
+    and the sibling texts of each story change only between rounds.
     """
 
     def __init__(self, wh: Warehouse, settings: Settings, day: dt.date) -> None:
@@ -151,9 +151,13 @@ class _Checker:
         self.near_duplicates = NearDuplicateChecker()
         self._recent: dict[str, list[str]] = {}
         self._covers: list[tuple[str, str]] = []
+        self._siblings: dict[str, dict[str, str]] = {}
 
     def start_round(self) -> None:
         self._covers = self.wh.query_rows((_SQL / "checked_cover_hashes.sql").read_text())
+        self._siblings = {}
+        for story_id, kind, text in self.wh.query_rows((_SQL / "story_texts.sql").read_text(), {"d": self.day}):
+            self._siblings.setdefault(story_id, {})[kind] = text
 
     def check(self, draft: dict, sheet: FactSheet) -> list[dict]:
         from nightdesk import checks
@@ -163,7 +167,8 @@ class _Checker:
             results = self._check_cover(draft)
         else:
             results = checks.run_text_checks(kind, draft["text"], sheet, recent_texts=self._recent_texts(kind),
-                                             near_duplicates=self.near_duplicates)
+                                             near_duplicates=self.near_duplicates,
+                                             siblings=self._siblings.get(draft["story_id"], {}))
         return [r.to_dict() for r in results]
 
     def _recent_texts(self, kind: str) -> list[str]:
