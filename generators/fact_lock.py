@@ -79,7 +79,11 @@ def lock_grammar(figures: Sequence[str], *, names: Collection[str] | None = None
     """
     banned = number_words() if banned_words is None else tuple(banned_words)
     lower_word = _not_in(r"/\p{L}+/" if names is None else r"/[^\p{Lu}\P{L}]\p{L}*/", banned)
-    rules = ["start: item* (WORD | FIG)?", "item: WORD SEP | FIG SEP | SEP", r"SEP: /[^\p{L}\p{N}]/"]
+    # One terminal for the whole text: a lexeme is matched as one regex (a lazily built
+    # automaton), so "March" the word and "March 1, 2013" the figure, or "19,730,300" and
+    # "19,730,300 shares", stay open side by side; rules over several terminals would
+    # commit to the longest lexeme and refuse "19,730,300 of them".
+    rules = ["start: TEXT", "TEXT: ITEM* (WORD | FIG)?", "ITEM: WORD SEP | FIG SEP | SEP", r"SEP: /[^\p{L}\p{N}]/"]
     if names is None:
         rules.append(f"WORD: {lower_word}")
     else:
@@ -163,6 +167,25 @@ class FactLock:
         matcher = self._matcher(index)
         if not matcher.consume_token(token_id):
             raise FactLockError(f"request {index}: token {token_id} was not allowed ({matcher.get_error()})")
+
+    def complete_length(self, grammar: str, tokens: Sequence[int]) -> int:
+        """How many of ``tokens`` make the longest prefix that is a whole text of ``grammar``.
+
+        A text cut by the token limit may stop inside a figure ("15." of "15.2 minutes"),
+        which is a number the sheet does not hold: it is cut back to where the grammar
+        last accepted, i.e. before the unfinished figure or number-like word.
+        """
+        index = self.add(grammar)
+        try:
+            matcher, complete = self._matchers[index], 0
+            for position, token in enumerate(tokens, start=1):
+                if not matcher.consume_token(token):
+                    break
+                if matcher.is_accepting():
+                    complete = position
+            return complete
+        finally:
+            self.release(index)
 
     def _matcher(self, index: int) -> Any:
         try:

@@ -185,6 +185,10 @@ class TextGenerator:
             n_output = next((i for i, token in enumerate(tokens) if token in self._end_ids), len(tokens))
             text = lm.tokenizer.decode(tokens[:n_output], skip_special_tokens=True)
             cut = _cut(text, request.stop)
+            if request.lock and n_output >= request.max_new_tokens and cut == text:
+                # Cut off by the limit, perhaps inside a figure: keep the whole-grammar prefix.
+                cut = lm.tokenizer.decode(tokens[: self._fact_lock().complete_length(request.lock, tokens[:n_output])],
+                                          skip_special_tokens=True)
             results.append(
                 TextResult(
                     text=cut.strip(),
@@ -198,7 +202,7 @@ class TextGenerator:
                     revision=lm.revision,
                     seed=request.seed,
                     params=dict(params),
-                    hit_token_limit=n_output >= request.max_new_tokens and cut == text,
+                    hit_token_limit=n_output >= request.max_new_tokens and _cut(text, request.stop) == text,
                 )
             )
         return results

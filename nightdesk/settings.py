@@ -12,6 +12,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WAREHOUSE_DIR = PROJECT_ROOT / "warehouse"
+TEXT_DECODINGS = ("locked", "locked-names", "free")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,11 @@ class Settings:
     :param text_model: causal LM for text drafts: ``smollm2`` (bundled, offline), a hub id
         or a local path; ``template`` writes every draft with the data-to-text templates.
         ``NIGHTDESK_TEXT_MODEL``.
+    :param text_decoding: how a model samples a text: ``locked`` (default) can write no
+        digit and no number word outside its fact sheet's figures as written
+        (``generators/fact_lock.py``); ``locked-names`` also refuses a capitalised word
+        that is neither in the sheet nor a common word; ``free`` is unconstrained, kept
+        to compare with. ``NIGHTDESK_TEXT_DECODING``.
     :param image_model: diffusers text-to-image model (hub id or local path); empty means
         covers are charts of the story's key figures. ``NIGHTDESK_IMAGE_MODEL``.
     :param media_url: fsspec URL where images are stored by content hash.
@@ -52,6 +58,7 @@ class Settings:
     ops_db_url: str
     warehouse_lock_timeout: float
     text_model: str
+    text_decoding: str
     image_model: str
     media_url: str
     seed: int
@@ -85,6 +92,7 @@ def get_settings() -> Settings:
         ops_db_url=os.environ.get("NIGHTDESK_OPS_DB_URL", f"sqlite:///{data_dir / 'ops.sqlite'}"),
         warehouse_lock_timeout=float(os.environ.get("NIGHTDESK_WAREHOUSE_LOCK_TIMEOUT", "600")),
         text_model=os.environ.get("NIGHTDESK_TEXT_MODEL", "smollm2"),
+        text_decoding=_choice("NIGHTDESK_TEXT_DECODING", "locked", TEXT_DECODINGS),
         image_model=os.environ.get("NIGHTDESK_IMAGE_MODEL", ""),
         media_url=os.environ.get("NIGHTDESK_MEDIA_URL", str(data_dir / "media")),
         seed=int(os.environ.get("NIGHTDESK_SEED", "20130301")),
@@ -95,3 +103,10 @@ def get_settings() -> Settings:
         image_steps=int(os.environ.get("NIGHTDESK_IMAGE_STEPS", "1")),
         output_url=os.environ.get("NIGHTDESK_OUTPUT_URL", str(data_dir / "public")),
     )
+
+
+def _choice(variable: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = os.environ.get(variable, default)
+    if value not in allowed:
+        raise ValueError(f"{variable}={value!r} is not one of {', '.join(allowed)}")
+    return value
