@@ -6,7 +6,8 @@ time to first token. Requests are grouped into batches that can share one
 ``model.generate`` call (same length limit, stop strings and seed) because a batch costs
 little more wall time than one request on a GPU. Sampling draws for a whole batch from
 one seeded stream, so a text is reproducible given the same requests, batch size, seed,
-model revision and device.
+model revision and device. A request may carry a grammar its tokens must follow (the
+fact lock, ``generators/fact_lock.py``); the lock masks the logits of its row only.
 """
 
 from __future__ import annotations
@@ -185,10 +186,11 @@ class TextGenerator:
             n_output = next((i for i, token in enumerate(tokens) if token in self._end_ids), len(tokens))
             text = lm.tokenizer.decode(tokens[:n_output], skip_special_tokens=True)
             cut = _cut(text, request.stop)
-            if request.lock and n_output >= request.max_new_tokens and cut == text:
+            cut_off = n_output >= request.max_new_tokens and cut == text
+            if request.lock and cut_off:
                 # Cut off by the limit, perhaps inside a figure: keep the whole-grammar prefix.
-                cut = lm.tokenizer.decode(tokens[: self._fact_lock().complete_length(request.lock, tokens[:n_output])],
-                                          skip_special_tokens=True)
+                complete = self._fact_lock().complete_length(request.lock, tokens[:n_output])
+                cut = lm.tokenizer.decode(tokens[:complete], skip_special_tokens=True)
             results.append(
                 TextResult(
                     text=cut.strip(),
@@ -202,11 +204,10 @@ class TextGenerator:
                     revision=lm.revision,
                     seed=request.seed,
                     params=dict(params),
-                    hit_token_limit=n_output >= request.max_new_tokens and _cut(text, request.stop) == text,
+                    hit_token_limit=cut_off,
                 )
             )
         return results
-
 
     def _add_locks(self, batch: Sequence[TextRequest]) -> list[int | None]:
         """The lock's request index of each row (``None``: free); empty when no row is locked."""

@@ -96,6 +96,11 @@ def test_grammar_accepts_figures_and_words_and_refuses_other_numbers(tiny_lm):
         assert not accepts(refused), refused
 
 
+def test_figures_are_the_displays_with_digits_also_bare_and_unsigned():
+    assert figures_of(["-2.48%", "19,730,300 shares", "March 1, 2013", "AAPL", "fell"]) == (
+        "-2.48%", "2.48%", "19,730,300 shares", "19,730,300", "March 1, 2013")
+
+
 def test_names_lock_refuses_capitalised_words_outside_the_set(tiny_lm):
     lock = FactLock(tiny_lm.tokenizer, vocab_size=tiny_lm.model.config.vocab_size)
     grammar = lock_grammar(("2.48%",), names={"AAPL", "Shares"})
