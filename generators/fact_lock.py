@@ -80,7 +80,11 @@ def lock_grammar(figures: Sequence[str], *, names: Collection[str] | None = None
     A text is a sequence of items: a word followed by a separator, a figure followed by a
     separator, or a separator alone; it may end in a word or a figure. A separator is one
     character that is neither a letter nor a digit, so two words never run together into
-    a third ("four" + "teen") and a figure never runs into a digit ("2013" + "2.48%").
+    a third ("four" + "teen") and a figure never runs into a digit ("2013" + "2.48%"). Nor
+    does one figure join another through a point, comma, colon, slash or dash ("2" "." "17.3"
+    reads as "2.17.3"): after such a mark, a figure needs a space or a word first.
+    A word is refused when it is a number word, or starts with one followed by a capital
+    or an ordinal ending: refusing "three" alone left SmolLM2 writing "threeNYC" and "twond".
 
     :param names: when given, a word starting with a capital letter must be one of these
         (exact case); lower-case words are free. ``None`` leaves capitals free.
@@ -92,7 +96,9 @@ def lock_grammar(figures: Sequence[str], *, names: Collection[str] | None = None
     # automaton), so "March" the word and "March 1, 2013" the figure, or "19,730,300" and
     # "19,730,300 shares", stay open side by side; rules over several terminals would
     # commit to the longest lexeme and refuse "19,730,300 of them".
-    rules = ["start: TEXT", "TEXT: ITEM* (WORD | FIG)?", "ITEM: WORD SEP | FIG SEP | SEP", r"SEP: /[^\p{L}\p{N}]/"]
+    rules = ["start: TEXT", "TEXT: ITEM* (WORD | FIG | FIG JOIN | FIG JOIN WORD)?",
+             "ITEM: WORD SEP | SEP | FIG SAFE | FIG JOIN (SAFE | WORD SEP)",
+             r"SEP: SAFE | JOIN", r"SAFE: /[^\p{L}\p{N}.,:\/\-]/", r"JOIN: /[.,:\/\-]/"]
     if names is None:
         rules.append(f"WORD: {lower_word}")
     else:
@@ -107,7 +113,10 @@ def lock_grammar(figures: Sequence[str], *, names: Collection[str] | None = None
 def _not_in(word_regex: str, banned: Sequence[str]) -> str:
     if not banned:
         return word_regex
-    return f"{word_regex} & ~/(?i)({'|'.join(re.escape(w) for w in banned)})/"
+    words = "|".join(re.escape(w) for w in banned)
+    # Case-folded prefix forms, since (?i) would make \p{Lu} match any letter.
+    prefixes = "|".join(re.escape(form) for w in banned for form in dict.fromkeys((w, w.capitalize(), w.upper())))
+    return f"{word_regex} & ~/(?i)({words})/ & ~/({prefixes})(\\p{{Lu}}\\p{{L}}*|nd|st|rd|th)/"
 
 
 class FactLock:

@@ -84,7 +84,7 @@ def test_tiny_model_free_decoding_writes_stray_digits(tiny_lm):
 
 def test_grammar_accepts_figures_and_words_and_refuses_other_numbers(tiny_lm):
     lock = FactLock(tiny_lm.tokenizer, vocab_size=tiny_lm.model.config.vocab_size)
-    grammar = lock_grammar(figures_of(["2.48%", "March 1, 2013", "19,730,300 shares"]))
+    grammar = lock_grammar(figures_of(["2.48%", "March 1, 2013", "19,730,300 shares", "2 flights", "17.3 minutes"]))
 
     def accepts(text: str) -> bool:
         tokens = tiny_lm.tokenizer.encode(text, add_special_tokens=False)
@@ -92,7 +92,10 @@ def test_grammar_accepts_figures_and_words_and_refuses_other_numbers(tiny_lm):
 
     assert accepts("Shares fell 2.48% on March 1, 2013, on 19,730,300 shares.")
     assert accepts("Often someone traded 19,730,300 of them.")  # "ten", "one" inside words are not numbers
-    for refused in ("Shares fell 3%.", "It fell 2.49%.", "fourteen", "a Dozen days", "2.48%2.48%", "twenty-one"):
+    assert accepts("2 flights, 17.3 minutes late; 2. 17.3.")
+    # Figures joined into another number, number words alone or glued to a word (as SmolLM2 wrote them):
+    for refused in ("Shares fell 3%.", "It fell 2.49%.", "fourteen", "a Dozen days", "2.48%2.48%", "twenty-one",
+                    "at 2.17.3 mph", "2/17.3", "2.48%-19,730,300", "The threeNYC airports", "the twond issue"):
         assert not accepts(refused), refused
 
 
