@@ -237,7 +237,7 @@ def _parse_args() -> argparse.Namespace:
                         type=lambda s: [dt.date.fromisoformat(d) for d in s.split(",")],
                         help=f"comma-separated logical dates (default {DEFAULT_DATES})")
     parser.add_argument("--decoding", default="free,locked", type=_decodings,
-                        help="model decodings to compare, comma-separated: free, locked, locked-names "
+                        help="model decodings to compare, comma-separated: free, figures, locked "
                              "(default free,locked)")
     parser.add_argument("--kinds", default="headline,brief,summary,marketing", type=lambda s: s.split(","))
     parser.add_argument("--out", default=None, help="write every draft, its checks and the settings as JSON here")

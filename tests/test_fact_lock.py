@@ -64,10 +64,10 @@ def tiny_lm(tmp_path_factory):
     return load_causal_lm(str(build_tiny_causal_lm(tmp_path_factory.mktemp("tiny-lm"))), device="cpu")
 
 
-@pytest.mark.parametrize("story_type", ["stock_movers", "daily_operations"])
-def test_tiny_model_locked_writes_only_the_sheets_figures(tiny_lm, story_type):
+@pytest.mark.parametrize(("story_type", "decoding"), [("stock_movers", "locked"), ("daily_operations", "figures")])
+def test_tiny_model_locked_writes_only_the_sheets_figures(tiny_lm, story_type, decoding):
     sheet = sheet_for(story_type)
-    settings = replace(get_settings(), text_decoding="locked")
+    settings = replace(get_settings(), text_decoding=decoding)
     drafts = locked_drafts(tiny_lm, settings, sheet, SEEDS)
 
     assert len(drafts) == len(SEEDS) * len(TEXT_KINDS)
@@ -138,5 +138,5 @@ def test_fill_bitmasks_fills_each_requests_row(tiny_lm):
 
 def test_setting_rejects_unknown_decoding(monkeypatch):
     monkeypatch.setenv("NIGHTDESK_TEXT_DECODING", "loose")
-    with pytest.raises(ValueError, match="NIGHTDESK_TEXT_DECODING='loose' is not one of locked, locked-names, free"):
+    with pytest.raises(ValueError, match="NIGHTDESK_TEXT_DECODING='loose' is not one of locked, figures, free"):
         get_settings()

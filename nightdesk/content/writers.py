@@ -62,7 +62,7 @@ class ModelTextWriter:
 
         if self.settings.text_decoding == "free":
             return None
-        names = _standing_names(sheet) if self.settings.text_decoding == "locked-names" else None
+        names = _standing_names(sheet) if self.settings.text_decoding == "locked" else None
         return lock_grammar(figures_of(sheet.displays().values()), names=names)
 
     def requests(self, items: Sequence[WorkItem]) -> list[tuple[Prompt, TextRequest]]:
@@ -95,7 +95,7 @@ class ModelTextWriter:
 
 
 def _standing_names(sheet: FactSheet) -> set[str]:
-    """Capitalised words a ``locked-names`` draft may write: the sheet's words and common words.
+    """Capitalised words a ``locked`` draft may write: the sheet's words and common words.
 
     The sheet's own words (ticker, airport, carrier, month) in the case written, and every
     common word or standing phrase word (the checks' lists) capitalised, since any word
