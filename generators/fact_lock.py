@@ -17,7 +17,8 @@ torch thread, 8 rows x 64 sampled steps, same prompts and seed, best of two: fre
 a step, this lock (figures and number words) 210 ms, xgrammar 0.2.8's transformers
 processor with a digits-only grammar 290 ms (1.35x); ``benchmarks/text_throughput.py
 --compare decoding`` (16 requests, 64 tokens) gave 25.0 s free and 28.9 s locked
-(1.15x wall, noisy: other jobs shared the cores). outlines 1.3.3 was not measured.
+(1.15x wall) on a busy machine and 32.5 s and 30.8 s (0.95x wall, 1.05x per output
+token) on a quieter one: the lock's cost is within the noise of a shared CPU. outlines 1.3.3 was not measured.
 
 Each request owns a matcher; a step is ``fill_bitmasks`` (one 32-bit word per 32
 tokens, per row) before sampling and ``accept`` after, so the same object
