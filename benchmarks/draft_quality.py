@@ -3,20 +3,23 @@
 Builds the warehouse for a few demo dates in a throw-away data directory (migrations, the
 demo operational database, the ELT DAG through Airflow), chooses each date's stories the
 way the content DAG does, then writes one draft per story and text kind twice in the same
-run: with the configured model (loaded once, batched, through the pipeline's own
-``ModelTextWriter``, attempt 1, so the same prompts, token limits, stop strings and seeds
-as a nightly run's first attempt) and with the data-to-text templates (``TemplateTextWriter``,
+run: with the configured model once per decoding in ``--decoding`` (loaded once, batched,
+through the pipeline's own ``ModelTextWriter``, attempt 1, so the same prompts, token
+limits, stop strings and seeds as a nightly run's first attempt; ``free`` and ``locked``
+as ``NIGHTDESK_TEXT_DECODING`` takes them) and with the data-to-text templates (``TemplateTextWriter``,
 the baseline every failed draft falls back to). Every draft goes through
 ``nightdesk.checks.run_text_checks``; the near-duplicate check has no recent items to
 compare against here (nothing is published in a fresh warehouse), so it always passes.
 
 Output: per kind, drafts, passed, pass rate and the failing checks and findings that
-occur most often. The run is deterministic for a given model, device, seed and batch
+occur most often, then the first-attempt pass rate per kind of every writer side by side
+with its wall time. The run is deterministic for a given model, device, seed and batch
 size (``--seed``, ``--batch-size``; defaults are the pipeline's settings).
 
     .venv/bin/python benchmarks/draft_quality.py                                # smollm2, 2013-02-27..2013-03-01
     .venv/bin/python benchmarks/draft_quality.py --dates 2013-02-26,2013-03-01 --out /tmp/quality.json
     .venv/bin/python benchmarks/draft_quality.py --data-dir /tmp/nd-quality     # keep the warehouse for reruns
+    .venv/bin/python benchmarks/draft_quality.py --decoding locked              # one decoding only
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 DEFAULT_DATES = "2013-02-27,2013-02-28,2013-03-01"
@@ -64,9 +68,11 @@ def main() -> int:
 
     catalog, settings = (load_catalog(args.stories) if args.stories else load_catalog()), get_settings()
     items = [WorkItem(sheet, kind) for sheet in sheets for kind in args.kinds]
-    writers = [("template", TemplateTextWriter(catalog))]
+    writers: list = []
     if args.model != "template":
-        writers.insert(0, (args.model, ModelTextWriter(catalog, settings)))
+        model_writer = ModelTextWriter(catalog, settings)  # loads the model once, on first write
+        writers += [(f"{args.model} {decoding}", model_writer, decoding) for decoding in args.decoding]
+    writers.append(("template", TemplateTextWriter(catalog), None))
     report: dict = {
         "model": args.model, "dates": [d.isoformat() for d in args.dates], "seed": settings.seed,
         "stories": str(args.stories or "stories"), "batch_size": settings.text_batch_size,
@@ -74,7 +80,9 @@ def main() -> int:
         "prompt_versions": {f"{k}@{s}": st.template_version(k, catalog.system, catalog.kinds[k])
                             for s, st in catalog.story_types.items() for k in TEXT_KINDS},
     }
-    for label, writer in writers:
+    for label, writer, decoding in writers:
+        if decoding:
+            writer.settings = replace(settings, text_decoding=decoding)
         started = time.perf_counter()
         generations = writer.write(items)
         write_s = time.perf_counter() - started
@@ -84,6 +92,7 @@ def main() -> int:
         # 3. Per kind: how many passed, and what failed most
         _print_table(label, writer.generator, drafts, args.kinds, write_s)
 
+    _print_side_by_side(report["writers"], args.kinds)
     report["total_seconds"] = round(time.perf_counter() - run_started, 1)
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=1, ensure_ascii=False))
@@ -196,6 +205,29 @@ def _print_table(label: str, generator: str, drafts: list[dict], kinds: list[str
         print(f"{kind:<11}{len(rows):>7}{ok:>8}{ok / max(1, len(rows)):>7.0%}  {top}")
 
 
+def _print_side_by_side(writers: dict, kinds: list[str]) -> None:
+    """First-attempt pass rate per kind, one column per writer, and each writer's wall time."""
+    print(f"\nfirst-attempt pass rate per kind (same stories and seeds)\n{'kind':<11}"
+          + "".join(f"{label:>22}" for label in writers))
+    for kind in [*kinds, "all"]:
+        cells = []
+        for run in writers.values():
+            rows = [d for d in run["drafts"] if kind in ("all", d["kind"])]
+            ok = sum(d["passed"] for d in rows)
+            cells.append(f"{ok}/{len(rows)} {ok / max(1, len(rows)):.0%}")
+        print(f"{kind:<11}" + "".join(f"{cell:>22}" for cell in cells))
+    print(f"{'seconds':<11}" + "".join(f"{run['seconds']:>22.1f}" for run in writers.values()))
+
+
+def _decodings(text: str) -> list[str]:
+    from nightdesk.settings import TEXT_DECODINGS
+
+    unknown = [d for d in text.split(",") if d not in TEXT_DECODINGS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown decoding {', '.join(unknown)}; known: {', '.join(TEXT_DECODINGS)}")
+    return text.split(",")
+
+
 def _parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="smollm2",
@@ -204,6 +236,9 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--dates", default=DEFAULT_DATES,
                         type=lambda s: [dt.date.fromisoformat(d) for d in s.split(",")],
                         help=f"comma-separated logical dates (default {DEFAULT_DATES})")
+    parser.add_argument("--decoding", default="free,locked", type=_decodings,
+                        help="model decodings to compare, comma-separated: free, figures, locked "
+                             "(default free,locked)")
     parser.add_argument("--kinds", default="headline,brief,summary,marketing", type=lambda s: s.split(","))
     parser.add_argument("--out", default=None, help="write every draft, its checks and the settings as JSON here")
     parser.add_argument("--data-dir", default=None,

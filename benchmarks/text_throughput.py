@@ -1,14 +1,17 @@
-"""Text throughput: one request per ``generate`` call versus batched calls, same run.
+"""Text throughput: one request per ``generate`` call versus batched calls, or free versus fact-locked decoding.
 
 Both modes use the same loaded model, the same requests (prompts, seeds, token limits)
 and the same sampling settings, one after the other, so the difference between the two
-figures is the batching alone. Each mode is warmed up first (kernel selection, allocator
+figures is the batching alone (``--compare batching``) or the fact lock alone
+(``--compare decoding``: both batched, the locked run allowing only the prompts' own
+figures, as ``generators.fact_lock.lock_grammar`` builds it for a fact sheet). Each mode is warmed up first (kernel selection, allocator
 growth). Tokens/s counts generated text tokens only: the padding a finished row keeps
 producing while its batch runs on is work the batched mode pays for but does not get.
 
     python benchmarks/text_throughput.py --model smollm2 --n 8 --max-new-tokens 32 --batch-size 8
     python benchmarks/text_throughput.py --model tiny --n 64 --batch-size 16
     python benchmarks/text_throughput.py --model qwen2.5-0.5b-random --n 64 --batch-size 16   # GPU
+    python benchmarks/text_throughput.py --model smollm2 --n 16 --max-new-tokens 64 --compare decoding
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ import functools
 import os
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from generators.fact_lock import figures_of, lock_grammar  # noqa: E402
 from generators.random_models import build_random_causal_lm_from_config, build_tiny_causal_lm  # noqa: E402
 from generators.text import TextGenerator, TextRequest, TextResult  # noqa: E402
 from generators.text_model import LoadedCausalLM, load_causal_lm  # noqa: E402
@@ -39,6 +44,8 @@ PROMPTS = (
     "Give three tips for passengers connecting through a busy hub airport.",
 )
 SYSTEM = "You are a concise newsroom assistant."
+#: The figures each prompt states, as a fact sheet would write them: the locked mode allows these only.
+FIGURES = ("40 minutes", "82%", "1.5%")
 
 
 def main() -> None:
@@ -62,12 +69,18 @@ def main() -> None:
         for i in range(args.n)
     ]
 
-    # 2. Warm up each batch shape, then time both modes on the same requests
+    # 2. Warm up each mode, then time both on the same requests
+    if args.compare == "batching":
+        modes = {"one at a time": (1, requests), f"batched x{args.batch_size}": (args.batch_size, requests)}
+    else:
+        grammar = lock_grammar(figures_of(FIGURES))
+        locked = [replace(request, lock=grammar) for request in requests]
+        modes = {"free": (args.batch_size, requests), "locked": (args.batch_size, locked)}
     runs: dict[str, tuple[float, list[TextResult]]] = {}
-    for label, batch_size in (("one at a time", 1), (f"batched x{args.batch_size}", args.batch_size)):
-        generator.generate(requests[:batch_size], batch_size=batch_size)
+    for label, (batch_size, mode_requests) in modes.items():
+        generator.generate(mode_requests[:batch_size], batch_size=batch_size)
         started = time.perf_counter()
-        results = generator.generate(requests, batch_size=batch_size)
+        results = generator.generate(mode_requests, batch_size=batch_size)
         runs[label] = (time.perf_counter() - started, results)
 
     # 3. Report side by side
@@ -76,10 +89,16 @@ def main() -> None:
         tokens = _tokens(results)
         ttft = sum(result.time_to_first_token_s for result in results) / len(results)
         print(f"{label:<16}{seconds:>9.2f}{tokens:>12}{tokens / seconds:>10.1f}{args.n / seconds:>12.2f}{ttft:>13.3f}")
-    (single_s, single), (batched_s, batched) = runs.values()
-    speedup = (_tokens(batched) / batched_s) / (_tokens(single) / single_s)
-    print(f"batching speed-up in tokens/s: {speedup:.2f}x")
-    print(f"sample ({args.model}, batched): {batched[0].text[:120]!r}")
+    (first_s, first), (second_s, second) = runs.values()
+    ratio = (_tokens(second) / second_s) / (_tokens(first) / first_s)
+    if args.compare == "batching":
+        print(f"batching speed-up in tokens/s: {ratio:.2f}x")
+    else:
+        per_token = 1000 * (second_s / _tokens(second) - first_s / _tokens(first))
+        print(f"locked/free wall time: {second_s / first_s:.2f}x; time per output token: {1 / ratio:.2f}x "
+              f"({per_token:+.1f} ms per token)")
+    for label, (_, results) in runs.items():
+        print(f"sample ({args.model}, {label}): {results[0].text[:120]!r}")
 
 
 def _load(args: argparse.Namespace) -> LoadedCausalLM:
@@ -112,6 +131,8 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--device", default=None, help="torch device (default: cuda when available, else cpu)")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads (default: torch's choice, one per core); on a busy machine 1 can be faster")
+    parser.add_argument("--compare", choices=["batching", "decoding"], default="batching",
+                        help="batching: one at a time vs batched; decoding: free vs fact-locked, both batched")
     parser.add_argument("--workdir", default=None, help="where a random model is built, or reused from")
     return parser.parse_args()
 

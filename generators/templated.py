@@ -13,11 +13,13 @@ from collections.abc import Mapping
 MODEL_ID = "template"
 
 
-def render_template(template: str, facts: Mapping[str, str]) -> str:
+def render_template(template: str, facts: Mapping[str, str], *, keep_lines: bool = False) -> str:
     """Render ``template`` (Jinja) with the facts' written forms; a missing fact is an error.
 
     Output is plain text (no autoescaping): it is escaped where it is shown as HTML. The
     filters of :mod:`nightdesk.stories.phrasing` keep words in agreement with the figures.
+    Whitespace runs become one space, unless ``keep_lines`` (for a prompt, whose line
+    breaks carry its structure): then only the ends are stripped.
     """
     from jinja2 import Environment, StrictUndefined
 
@@ -26,4 +28,4 @@ def render_template(template: str, facts: Mapping[str, str]) -> str:
     env = Environment(undefined=StrictUndefined, autoescape=False)
     env.filters.update(FILTERS)
     text = env.from_string(template).render(facts)
-    return " ".join(text.split())
+    return text.strip() if keep_lines else " ".join(text.split())

@@ -6,7 +6,8 @@ time to first token. Requests are grouped into batches that can share one
 ``model.generate`` call (same length limit, stop strings and seed) because a batch costs
 little more wall time than one request on a GPU. Sampling draws for a whole batch from
 one seeded stream, so a text is reproducible given the same requests, batch size, seed,
-model revision and device.
+model revision and device. A request may carry a grammar its tokens must follow (the
+fact lock, ``generators/fact_lock.py``); the lock masks the logits of its row only.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import torch
 
+    from generators.fact_lock import FactLock
     from generators.text_model import LoadedCausalLM
 
 
@@ -31,6 +33,9 @@ class TextRequest:
         any of them (the stop string itself is dropped), and generation of that row stops.
     :param seed: seeds the sampling of the batch this request lands in; requests with
         different seeds never share a batch.
+    :param lock: a grammar (llguidance Lark, e.g. :func:`generators.fact_lock.lock_grammar`)
+        the text must follow token by token; ``None`` decodes freely. Locked and free
+        requests may share a batch.
     """
 
     user: str
@@ -38,6 +43,7 @@ class TextRequest:
     max_new_tokens: int = 128
     stop: tuple[str, ...] = ()
     seed: int = 0
+    lock: str | None = None
 
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1:
@@ -95,6 +101,15 @@ class TextGenerator:
         eos = lm.model.generation_config.eos_token_id
         eos_ids = eos if isinstance(eos, list) else [] if eos is None else [eos]
         self._end_ids = frozenset([*eos_ids, lm.tokenizer.pad_token_id])
+        self._lock: FactLock | None = None
+
+    def _fact_lock(self) -> FactLock:
+        """The lock over this model's tokenizer, built on the first locked request."""
+        if self._lock is None:
+            from generators.fact_lock import FactLock
+
+            self._lock = FactLock(self.lm.tokenizer, vocab_size=self.lm.model.config.vocab_size)
+        return self._lock
 
     def generate(self, requests: Sequence[TextRequest], *, batch_size: int) -> list[TextResult]:
         """One result per request, in request order, from batches of at most ``batch_size``."""
@@ -141,15 +156,25 @@ class TextGenerator:
         ).to(lm.device)
         params = self._params(first)
         clock = _FirstCallClock()
+        processors, indices = [clock], self._add_locks(batch)
+        if indices:
+            from generators.fact_lock import FactLockProcessor
+
+            processors.append(FactLockProcessor(self._fact_lock(), indices, pad_token_id=lm.tokenizer.pad_token_id))
         torch.manual_seed(first.seed)
         started = time.perf_counter()
-        with torch.inference_mode():
-            output = lm.model.generate(
-                **inputs,
-                **params,
-                logits_processor=LogitsProcessorList([clock]),
-                tokenizer=lm.tokenizer,
-            )
+        try:
+            with torch.inference_mode():
+                output = lm.model.generate(
+                    **inputs,
+                    **params,
+                    logits_processor=LogitsProcessorList(processors),
+                    tokenizer=lm.tokenizer,
+                )
+        finally:
+            for index in indices:
+                if index is not None:
+                    self._fact_lock().release(index)
         latency = time.perf_counter() - started
         assert clock.first_call is not None, "generate made no step although max_new_tokens >= 1"
         ttft = clock.first_call - started
@@ -161,6 +186,11 @@ class TextGenerator:
             n_output = next((i for i, token in enumerate(tokens) if token in self._end_ids), len(tokens))
             text = lm.tokenizer.decode(tokens[:n_output], skip_special_tokens=True)
             cut = _cut(text, request.stop)
+            cut_off = n_output >= request.max_new_tokens and cut == text
+            if request.lock and cut_off:
+                # Cut off by the limit, perhaps inside a figure: keep the whole-grammar prefix.
+                complete = self._fact_lock().complete_length(request.lock, tokens[:n_output])
+                cut = lm.tokenizer.decode(tokens[:complete], skip_special_tokens=True)
             results.append(
                 TextResult(
                     text=cut.strip(),
@@ -174,10 +204,17 @@ class TextGenerator:
                     revision=lm.revision,
                     seed=request.seed,
                     params=dict(params),
-                    hit_token_limit=n_output >= request.max_new_tokens and cut == text,
+                    hit_token_limit=cut_off,
                 )
             )
         return results
+
+    def _add_locks(self, batch: Sequence[TextRequest]) -> list[int | None]:
+        """The lock's request index of each row (``None``: free); empty when no row is locked."""
+        if not any(request.lock for request in batch):
+            return []
+        lock = self._fact_lock()
+        return [lock.add(request.lock) if request.lock else None for request in batch]
 
 
 class _FirstCallClock:

@@ -7,14 +7,18 @@ writes its converted cache once and produces text.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from generators.fact_lock import lock_grammar
 from generators.random_models import build_tiny_causal_lm
 from generators.text import TextGenerator, TextRequest, whole_sentences
 from generators.text_model import LoadedCausalLM, ModelLoadError, load_causal_lm
+from nightdesk.settings import get_settings
+from test_fact_lock import locked_drafts, sheet_for, stray_numbers  # pytest puts tests/ on sys.path
 
 PROMPTS = (
     TextRequest(user="Write a headline about storms delaying flights out of JFK.", max_new_tokens=8, seed=1),
@@ -149,6 +153,29 @@ def test_smollm2_writes_a_batch_of_texts(smollm2):
     assert [result.batch_size for result in results] == [2, 2]
     assert all(result.text and 0 < result.output_tokens <= 16 for result in results)
     assert all(result.model_id == "smollm2" and result.revision == smollm2.revision for result in results)
+
+
+def test_smollm2_locked_writes_only_the_sheets_figures(smollm2):
+    """2 seeds x 4 kinds through the writer's own requests (token limits capped at 48 for CI time)."""
+    sheet = sheet_for("stock_movers")
+    drafts = locked_drafts(smollm2, replace(get_settings(), text_decoding="locked"), sheet, range(2), max_new_tokens=48)
+
+    assert len(drafts) == 8 and all(drafts)
+    assert {text: stray_numbers(text, sheet) for text in drafts if stray_numbers(text, sheet)} == {}
+
+
+def test_locked_and_free_rows_share_a_batch(tiny_lm):
+    """A free row decodes as if alone; a locked row cut by the limit never ends inside a figure."""
+    free = TextRequest(user="Write the evening brief.", max_new_tokens=24, seed=5)
+    locked = replace(free, lock=lock_grammar(("40.5 minutes",)))
+    generator = TextGenerator(tiny_lm)
+
+    mixed = generator.generate([free, locked], batch_size=2)
+    free_alone = generator.generate([free, free], batch_size=2)[0]
+
+    assert mixed[0].text == free_alone.text
+    assert mixed[1].hit_token_limit
+    assert not re.search(r"\d", mixed[1].text.replace("40.5", ""))
 
 
 def test_smollm2_second_load_reads_the_converted_cache(smollm2, model_cache):

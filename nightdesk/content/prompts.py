@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 from nightdesk.stories.catalog import Catalog
 from nightdesk.stories.factsheet import FactSheet
+
+#: The user message of every model-written text kind (Jinja; why it reads as it does is in the file).
+TEXT_PROMPT_FILE = Path(__file__).resolve().parent / "text_prompt.txt"
 
 
 @dataclass(frozen=True)
@@ -28,11 +33,23 @@ def facts_block(sheet: FactSheet) -> str:
 
 
 def text_prompt(catalog: Catalog, sheet: FactSheet, kind: str) -> Prompt:
+    """The model's prompt for ``kind``: the facts, the kind's data-to-text draft to rewrite, the instruction.
+
+    The instruction (audience, tone, length) is the story type's ``KindSpec.instruction``,
+    filled from its domain's ``instructions.yml``; nothing here is specific to a domain. The version hashes the frame
+    (``text_prompt.txt``) with everything ``StoryType.template_version`` covers.
+    """
+    from generators.templated import render_template
+
     story = catalog.story_types[sheet.story_type]
-    spec = catalog.kinds[kind]
-    # Facts first and the instruction last: small models follow the end of a prompt best.
-    user = f"Facts:\n{facts_block(sheet)}\n\nStory: {sheet.title}. {story.angle}\n\n{spec.instruction}"
-    return Prompt(catalog.system, user, f"{kind}@{story.name}", story.template_version(kind, catalog.system, spec))
+    spec = story.kinds[kind]
+    frame = TEXT_PROMPT_FILE.read_text(encoding="utf-8")
+    user = render_template(frame, {
+        "facts": facts_block(sheet), "draft": render_template(story.templates[kind], sheet.displays()),
+        "title": sheet.title, "instruction": spec.instruction,
+    }, keep_lines=True)
+    version = hashlib.sha256(f"{story.template_version(kind, catalog.system, spec)}\x1f{frame}".encode()).hexdigest()[:12]
+    return Prompt(catalog.system, user, f"{kind}@{story.name}", version)
 
 
 def template_prompt(catalog: Catalog, sheet: FactSheet, kind: str) -> Prompt:

@@ -7,13 +7,14 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from nightdesk.content.prompts import cover_prompt, template_prompt, text_prompt
+from nightdesk.content.prompts import Prompt, cover_prompt, template_prompt, text_prompt
 from nightdesk.content.records import Generation, WorkItem
 from nightdesk.settings import Settings
 from nightdesk.stories.catalog import Catalog
+from nightdesk.stories.factsheet import FactSheet
 
 if TYPE_CHECKING:
-    from generators.text import TextResult
+    from generators.text import TextRequest, TextResult
 
 
 class Writer(Protocol):
@@ -55,26 +56,63 @@ class ModelTextWriter:
             return whole_sentences(result.text) or result.text  # nothing whole: the checks say so
         return result.text
 
-    def write(self, items: Sequence[WorkItem]) -> list[Generation]:
+    def _lock(self, sheet: FactSheet) -> str | None:
+        """The decoding grammar of a draft of ``sheet`` (see ``Settings.text_decoding``); None decodes freely."""
+        from generators.fact_lock import figures_of, lock_grammar
+
+        if self.settings.text_decoding == "free":
+            return None
+        names = _standing_names(sheet) if self.settings.text_decoding == "locked" else None
+        return lock_grammar(figures_of(sheet.displays().values()), names=names)
+
+    def requests(self, items: Sequence[WorkItem]) -> list[tuple[Prompt, TextRequest]]:
+        """Each item's prompt and the request the model is sent: limits, stops, seed and lock."""
         from generators.text import TextRequest
 
-        prompts = [text_prompt(self.catalog, item.sheet, item.kind) for item in items]
-        requests = [
-            TextRequest(user=p.user, system=p.system, max_new_tokens=self.catalog.kinds[i.kind].max_new_tokens,
-                        stop=self.catalog.kinds[i.kind].stop, seed=seed_for(self.settings, i.attempt))
-            for i, p in zip(items, prompts, strict=True)
-        ]
+        out = []
+        for item in items:
+            prompt = text_prompt(self.catalog, item.sheet, item.kind)
+            spec = self.catalog.story_types[item.sheet.story_type].kinds[item.kind]
+            out.append((prompt, TextRequest(
+                user=prompt.user, system=prompt.system, max_new_tokens=spec.max_new_tokens, stop=spec.stop,
+                seed=seed_for(self.settings, item.attempt), lock=self._lock(item.sheet))))
+        return out
+
+    def write(self, items: Sequence[WorkItem]) -> list[Generation]:
+        prompts, requests = zip(*self.requests(items), strict=True) if items else ((), ())
         results = self._model().generate(requests, batch_size=self.settings.text_batch_size)
+        decoding = self.settings.text_decoding
         return [
             Generation(
                 item=item, prompt=prompt, generator=self.generator, model_id=r.model_id, model_revision=r.revision,
-                output=self._finish(item.kind, r), params={**r.params, "hit_token_limit": r.hit_token_limit},
+                output=self._finish(item.kind, r),
+                params={**r.params, "hit_token_limit": r.hit_token_limit, "decoding": decoding},
                 input_tokens=r.input_tokens, output_tokens=r.output_tokens,
                 latency_ms=1000 * r.latency_s, time_to_first_token_ms=1000 * r.time_to_first_token_s,
                 device=r.device, batch_size=r.batch_size, seed=r.seed,
             )
             for item, prompt, r in zip(items, prompts, results, strict=True)
         ]
+
+
+def _standing_names(sheet: FactSheet) -> set[str]:
+    """Capitalised words a ``locked`` draft may write: the sheet's words and common words.
+
+    The sheet's own words (ticker, airport, carrier, month) in the case written, and every
+    word of the story's domain lists (common words, standing phrases) and of its own
+    vocabulary capitalised, since any word may start a sentence: the same words the
+    names check accepts, so the decoder refuses nothing the checks would pass.
+    """
+    import re
+
+    from nightdesk.checks.context import story_context
+    from nightdesk.checks.wordlists import domain_list
+
+    context = story_context(sheet)
+    sheet_words = {w for text in [sheet.title, *sheet.displays().values()] for w in re.findall(r"[^\W\d_]+", text)}
+    listed = [*domain_list(context.domain_dir, "common_words.txt"), *domain_list(context.domain_dir, "allowed_phrases.txt")]
+    common = {w for entry in listed for w in re.findall(r"[^\W\d_]+", entry)} | set(context.vocabulary)
+    return sheet_words | {w[:1].upper() + w[1:] for w in common} | {"I"}
 
 
 class TemplateTextWriter:
