@@ -129,7 +129,8 @@ def _fact_sheets(dates: list[dt.date], data_dir: Path, stories: Path | None) -> 
     With ``stories`` (another story catalog, e.g. the previous prompt data), the sheets are
     selected with that catalog and not stored, so its fact labels are the ones prompted.
     """
-    from nightdesk import clickhouse, migrations, ops_db
+    from nightdesk.warehouse import clickhouse, migrations
+    from nightdesk.sources import ops_db
     from nightdesk.airflow_setup import init_airflow
     from nightdesk.cli import logs_to
     from nightdesk.content.produce import choose_stories

@@ -6,9 +6,9 @@ one logical date), then measures, each in a fresh subprocess with its own
 ``NIGHTDESK_DATA_DIR`` (chDB serves one data directory per process, and a fresh process
 makes ``ru_maxrss`` that measurement's own peak):
 
-* load: :func:`nightdesk.load.load_source` with a :class:`FileReader` (parse, validate,
+* load: :func:`nightdesk.elt.load.load_source` with a :class:`FileReader` (parse, validate,
   insert, partition swap);
-* transform: the ``stg_flights`` model through :func:`nightdesk.transform.run_model`;
+* transform: the ``stg_flights`` model through :func:`nightdesk.elt.transform.run_model`;
 * baseline (once per run): the naive way, one ``INSERT INTO raw_flights VALUES`` per row
   through the same :class:`Warehouse`, on a sample; rows/s is extrapolated from it, and
   only the INSERTs are timed (typing the rows is not), which flatters the baseline.
@@ -107,7 +107,7 @@ def _schema():
 # -- measurements, each run in its own process ---------------------------------------------
 
 def _open_warehouse():
-    from nightdesk import clickhouse, migrations
+    from nightdesk.warehouse import clickhouse, migrations
 
     wh = clickhouse.connect()
     migrations.migrate(wh)
@@ -115,7 +115,7 @@ def _open_warehouse():
 
 
 def measure_load(csv: Path) -> dict:
-    from nightdesk.load import load_source
+    from nightdesk.elt.load import load_source
     from nightdesk.sources.catalog import FLIGHTS, Source
     from nightdesk.sources.readers import FileReader
 
@@ -130,7 +130,7 @@ def measure_load(csv: Path) -> dict:
 
 
 def measure_transform(csv: Path) -> dict:
-    from nightdesk.transform import TRANSFORMS_DIR, parse_model, run_model
+    from nightdesk.elt.transform import TRANSFORMS_DIR, parse_model, run_model
 
     wh = _open_warehouse()
     model = parse_model(TRANSFORMS_DIR / "staging" / "stg_flights.sql")

@@ -58,7 +58,7 @@ def nightdesk_content() -> None:
     @task(pool=WAREHOUSE_POOL)
     def choose_stories(ds: str | None = None, triggering_asset_events=None) -> list[str]:
         """Resolve the dates to write about, then select and store their stories."""
-        from nightdesk import clickhouse
+        from nightdesk.warehouse import clickhouse
         from nightdesk.content.produce import choose_stories as choose
 
         if ds:
@@ -80,7 +80,7 @@ def nightdesk_content() -> None:
         return RunContext(dt.date.fromisoformat(day), "nightdesk_content", run_id or "", ti.try_number if ti else 1)
 
     def _produce(dates: list[str], kinds: str, run_id: str | None, ti) -> dict:
-        from nightdesk import clickhouse
+        from nightdesk.warehouse import clickhouse
         from nightdesk.content.produce import produce
         from nightdesk.stories.catalog import COVER_KIND, TEXT_KINDS
 
@@ -99,7 +99,7 @@ def nightdesk_content() -> None:
     @task(pool=GPU_POOL, queue=GPU_QUEUE, outlets=[DRAFTS])
     def check_drafts(dates: list[str], run_id: str | None = None, ti=None, outlet_events=None) -> dict:
         """Checks, bounded regeneration and fallback (may call the model again: GPU pool)."""
-        from nightdesk import clickhouse
+        from nightdesk.warehouse import clickhouse
         from nightdesk.content.qc import check_and_repair
 
         wh = clickhouse.connect()
@@ -112,7 +112,7 @@ def nightdesk_content() -> None:
         """Hand the checked drafts, with their check results, to the editors' review queue."""
         from dataclasses import asdict
 
-        from nightdesk import clickhouse
+        from nightdesk.warehouse import clickhouse
         from nightdesk.review_flow.enqueue import enqueue_date
 
         wh = clickhouse.connect()

@@ -62,38 +62,38 @@ def _date(ds: str | None) -> dt.date:
 def nightdesk_elt() -> None:
     @task
     def prepare_warehouse(ds: str | None = None) -> list[str]:
-        from nightdesk import pipeline
+        from nightdesk.elt import pipeline
 
         return pipeline.prepare_warehouse(_date(ds))
 
     @task(max_active_tis_per_dagrun=1)
     def extract_load(source_name: str, ds: str | None = None) -> dict:
-        from nightdesk import pipeline
+        from nightdesk.elt import pipeline
 
         return pipeline.extract_load(source_name, _date(ds))
 
     # Runs when every due source loaded, even if others were skipped as not due.
     @task(trigger_rule="none_failed")
     def validate_raw(ds: str | None = None) -> dict:
-        from nightdesk import pipeline
+        from nightdesk.elt import pipeline
 
         return pipeline.quality_gate("raw", _date(ds))
 
     @task
     def transform_staging(ds: str | None = None) -> dict[str, int | str]:
-        from nightdesk import pipeline
+        from nightdesk.elt import pipeline
 
         return pipeline.transform("staging", _date(ds))
 
     @task
     def transform_marts(ds: str | None = None) -> dict[str, int | str]:
-        from nightdesk import pipeline
+        from nightdesk.elt import pipeline
 
         return pipeline.transform("marts", _date(ds))
 
     @task(outlets=[MARTS])
     def validate_marts(ds: str | None = None, outlet_events=None) -> dict:
-        from nightdesk import pipeline
+        from nightdesk.elt import pipeline
 
         result = pipeline.quality_gate("marts", _date(ds))
         outlet_events[MARTS].extra = {"logical_date": ds}

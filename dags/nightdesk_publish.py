@@ -57,7 +57,7 @@ def nightdesk_publish() -> None:
     @task
     def export_review_events() -> dict[str, int]:
         """Append the review queue's new audit events to ``review_events``."""
-        from nightdesk import clickhouse
+        from nightdesk.warehouse import clickhouse
         from nightdesk.review_flow.events import export_events
 
         return export_events(clickhouse.connect())
@@ -65,7 +65,7 @@ def nightdesk_publish() -> None:
     @task
     def publish(run_id: str | None = None) -> dict:
         """Write the site from every publishable story; mark and log what changed."""
-        from nightdesk import clickhouse
+        from nightdesk.warehouse import clickhouse
         from nightdesk.review_flow.release import release
 
         report = release(clickhouse.connect(), dag_id="nightdesk_publish", dag_run_id=run_id or "")

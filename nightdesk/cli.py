@@ -79,7 +79,8 @@ def _print(text: str = "") -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from nightdesk import clickhouse, migrations, ops_db
+    from nightdesk.warehouse import clickhouse, migrations
+    from nightdesk.sources import ops_db
     from nightdesk.airflow_setup import init_airflow
 
     settings = get_settings()
@@ -142,7 +143,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 def cmd_query(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from nightdesk import clickhouse
+    from nightdesk.warehouse import clickhouse
 
     df = clickhouse.connect().query_df(args.sql)
     with pd.option_context("display.max_rows", args.limit, "display.max_columns", 50, "display.width", 200):
@@ -152,7 +153,7 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def _print_status(start: dt.date, end: dt.date) -> None:
-    from nightdesk import clickhouse
+    from nightdesk.warehouse import clickhouse
 
     wh = clickhouse.connect()
     params = {"start": start, "end": end}
@@ -204,7 +205,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     """Run the publish DAG: export the review trail, write the site, log what changed."""
     import pandas as pd
 
-    from nightdesk import clickhouse
+    from nightdesk.warehouse import clickhouse
     from nightdesk.runner import run_dag
 
     settings = get_settings()
@@ -260,7 +261,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     """Run the text checks on ``--text`` (``-``: stdin) against a stored story's fact sheet;
     print every check and finding. Exit 0 when the text passes and something in it was
     verified, 1 when a check fails or nothing was verified, 2 when the story is unknown."""
-    from nightdesk import checks, clickhouse
+    from nightdesk import checks
+    from nightdesk.warehouse import clickhouse
     from nightdesk.review.verdict import PASSED, verdict, verified_of, verified_summary
     from nightdesk.stories.factsheet import FactSheet
 

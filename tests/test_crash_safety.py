@@ -30,7 +30,8 @@ DAY = dt.date(2013, 2, 6)  # a Wednesday with every source; its own warehouse, s
 
 PREPARE = """
 import datetime as dt, sys
-from nightdesk import clickhouse, migrations, ops_db
+from nightdesk.warehouse import clickhouse, migrations
+from nightdesk.sources import ops_db
 from nightdesk.airflow_setup import init_airflow
 from nightdesk.runner import run_dag
 ops_db.seed()
@@ -47,7 +48,7 @@ print(json.dumps({"state": outcome.state, "failed": outcome.failed_tasks}))
 """
 READ = """
 import datetime as dt, json, sys
-from nightdesk import clickhouse
+from nightdesk.warehouse import clickhouse
 wh = clickhouse.connect()
 day = {"d": dt.date.fromisoformat(sys.argv[1])}
 print(json.dumps({name: wh.query_df(sql, day).to_dict("records") for name, sql in json.load(sys.stdin).items()},

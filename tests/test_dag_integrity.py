@@ -13,7 +13,7 @@ DAGS_DIR = Path(__file__).resolve().parent.parent / "dags"
 DAG_FILES = sorted(p.name for p in DAGS_DIR.glob("*.py"))
 # Libraries that take seconds to import, or (chdb) hang a process forked after import.
 HEAVY = ["chdb", "clickhouse_connect", "torch", "transformers", "diffusers", "great_expectations",
-         "sqlalchemy_utils", "matplotlib", "nightdesk.clickhouse"]
+         "sqlalchemy_utils", "matplotlib", "nightdesk.warehouse.clickhouse"]
 
 
 def test_dags_folder_has_dags():

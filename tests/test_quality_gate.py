@@ -8,7 +8,7 @@ import shutil
 import pytest
 import sqlalchemy as sa
 
-from nightdesk.quality import QualityGateFailed, gate
+from nightdesk.elt.quality import QualityGateFailed, gate
 
 GOOD_DAY = dt.date(2013, 2, 19)
 BAD_DAY = dt.date(2013, 2, 20)
@@ -46,7 +46,7 @@ def test_gate_fails_on_a_corrupted_mart_and_keeps_the_result(warehouse, loaded_d
         assert success == 0
         assert any("on_time_pct" in f for f in failed) and any("flights" in f for f in failed)
     finally:
-        from nightdesk.transform import run_layer
+        from nightdesk.elt.transform import run_layer
 
         run_layer(warehouse, "marts", loaded_day)
     assert all(o["success"] for o in gate(warehouse, "marts", loaded_day).values())

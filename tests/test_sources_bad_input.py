@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from nightdesk.load import load_source
+from nightdesk.elt.load import load_source
 from nightdesk.sources import readers
 from nightdesk.sources.calendars import EmptyDay
 from nightdesk.sources.catalog import FLIGHTS, STOCK_PRICES, WEATHER, Source

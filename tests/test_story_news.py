@@ -14,7 +14,7 @@ import pytest
 
 from nightdesk.stories.catalog import STORIES_DIR, StoryDeclarationError, load_catalog
 from nightdesk.stories.select import select_day
-from nightdesk.transform import discover, run_model
+from nightdesk.elt.transform import discover, run_model
 
 ANOMALY = "airport_delay_anomaly"
 HISTORY = [10.0, 12.0, 9.0, 11.0, 10.0, 13.0, 8.0]  # mean 10.4, sd about 1.7

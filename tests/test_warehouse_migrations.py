@@ -7,8 +7,9 @@ import shutil
 
 import pytest
 
-from nightdesk import migrations, transform
-from nightdesk.clickhouse import WarehouseError
+from nightdesk.warehouse import migrations
+from nightdesk.elt import transform
+from nightdesk.warehouse.clickhouse import WarehouseError
 
 
 def test_migrations_are_recorded_and_idempotent(warehouse):

@@ -14,7 +14,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterator, Sequence
 
-from nightdesk.clickhouse import Warehouse
+from nightdesk.warehouse.clickhouse import Warehouse
 from nightdesk.content import records
 from nightdesk.content.records import Generation, RunContext, WorkItem
 from nightdesk.content.writers import Writer, cover_writer, text_writer

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from nightdesk import faults
-from nightdesk.clickhouse import Warehouse
+from nightdesk.warehouse.clickhouse import Warehouse
 from nightdesk.content import records
 from nightdesk.content.produce import write_items
 from nightdesk.content.records import Generation, RunContext, WorkItem

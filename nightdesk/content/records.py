@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nightdesk import faults
-from nightdesk.clickhouse import Warehouse
+from nightdesk.warehouse.clickhouse import Warehouse
 from nightdesk.content.prompts import Prompt
 from nightdesk.settings import WAREHOUSE_DIR
 from nightdesk.stories.factsheet import FactSheet

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from nightdesk import faults
 from nightdesk.checks.result import results_json
-from nightdesk.clickhouse import Warehouse
+from nightdesk.warehouse.clickhouse import Warehouse
 from nightdesk.settings import WAREHOUSE_DIR
 from nightdesk.stories.catalog import COVER_KIND, Catalog, load_catalog
 from nightdesk.stories.factsheet import FactSheet

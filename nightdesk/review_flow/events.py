@@ -21,7 +21,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from nightdesk.clickhouse import Warehouse
+from nightdesk.warehouse.clickhouse import Warehouse
 from nightdesk.settings import WAREHOUSE_DIR
 
 if TYPE_CHECKING:

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from nightdesk.clickhouse import Warehouse
+from nightdesk.warehouse.clickhouse import Warehouse
 from nightdesk.settings import WAREHOUSE_DIR, get_settings
 from nightdesk.stories.catalog import COVER_KIND
 from nightdesk.stories.factsheet import FactSheet

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from nightdesk.clickhouse import Warehouse
+from nightdesk.warehouse.clickhouse import Warehouse
 from nightdesk.settings import WAREHOUSE_DIR
 
 ABSENT = ("skipped", "empty")

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from nightdesk.clickhouse import Warehouse, WarehouseError
+from nightdesk.warehouse.clickhouse import Warehouse, WarehouseError
 from nightdesk.stories.catalog import Catalog, StoryDeclarationError, StoryType
 from nightdesk.stories.factsheet import Fact, FactSheet, format_value
 

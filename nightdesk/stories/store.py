@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from nightdesk.clickhouse import Warehouse
+from nightdesk.warehouse.clickhouse import Warehouse
 from nightdesk.stories.factsheet import FactSheet
 
 

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from nightdesk.clickhouse import Warehouse, WarehouseError
+from nightdesk.warehouse.clickhouse import Warehouse, WarehouseError
 from nightdesk.settings import DECLARATION_DIRS, WAREHOUSE_DIR, get_settings
 
 MIGRATIONS_DIR = DECLARATION_DIRS["migrations"]

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from nightdesk.clickhouse import Warehouse, WarehouseError, check_identifier
+from nightdesk.warehouse.clickhouse import Warehouse, WarehouseError, check_identifier
 from nightdesk.settings import DECLARATION_DIRS, get_settings
 from nightdesk.sources.presence import DayLoads, day_loads
 TRANSFORMS_DIR = DECLARATION_DIRS["transforms"]

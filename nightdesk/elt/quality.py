@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nightdesk.clickhouse import Warehouse, check_identifier
+from nightdesk.warehouse.clickhouse import Warehouse, check_identifier
 from nightdesk.settings import DECLARATION_DIRS, get_settings
 from nightdesk.sources.presence import DayLoads, day_loads
 
@@ -148,7 +148,7 @@ def validate_table(wh: Warehouse, suite: Suite, logical_date: dt.date, loads: Da
 
 
 def _raw_inputs() -> dict[str, frozenset[str]]:
-    from nightdesk.transform import discover, raw_inputs
+    from nightdesk.elt.transform import discover, raw_inputs
 
     return raw_inputs(discover())
 

@@ -31,7 +31,7 @@ def check_date(logical_date: dt.date) -> None:
 
 def prepare_warehouse(logical_date: dt.date) -> list[str]:
     """Check the date, then apply pending warehouse migrations; returns the names applied now."""
-    from nightdesk import clickhouse, migrations
+    from nightdesk.warehouse import clickhouse, migrations
 
     check_date(logical_date)
     return [m.path.name for m in migrations.migrate(clickhouse.connect())]
@@ -44,8 +44,8 @@ def extract_load(source_name: str, logical_date: dt.date) -> dict:
     """
     from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-    from nightdesk import clickhouse
-    from nightdesk.load import EmptyDayRefused, load_source, record_skip
+    from nightdesk.warehouse import clickhouse
+    from nightdesk.elt.load import EmptyDayRefused, load_source, record_skip
     from nightdesk.sources.catalog import load_sources
     from nightdesk.sources.schema import PermanentSourceError
 
@@ -67,8 +67,8 @@ def extract_load(source_name: str, logical_date: dt.date) -> dict:
 
 def transform(layer: str, logical_date: dt.date) -> dict[str, int | str]:
     """Rebuild the layer's models for the sources present on the date; returns rows per model."""
-    from nightdesk import clickhouse
-    from nightdesk.transform import run_layer
+    from nightdesk.warehouse import clickhouse
+    from nightdesk.elt.transform import run_layer
 
     return run_layer(clickhouse.connect(), layer, logical_date)
 
@@ -81,8 +81,8 @@ def quality_gate(layer: str, logical_date: dt.date) -> dict:
     """
     from airflow.sdk.exceptions import AirflowFailException
 
-    from nightdesk import clickhouse
-    from nightdesk.quality import QualityGateFailed, gate
+    from nightdesk.warehouse import clickhouse
+    from nightdesk.elt.quality import QualityGateFailed, gate
 
     try:
         return gate(clickhouse.connect(), layer, logical_date)

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from nightdesk.clickhouse import Warehouse
+from nightdesk.warehouse.clickhouse import Warehouse
 from nightdesk.sources.catalog import Source
 from nightdesk.sources.schema import KeyTracker, SourceError, validate
 
