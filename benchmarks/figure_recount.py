@@ -31,7 +31,7 @@ import datetime as dt
 import json
 import sys
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -119,6 +119,16 @@ class RecountReport:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Draft:
+    """One text draft to recount: the fact sheet it was checked against, its kind and text."""
+
+    draft_id: str
+    sheet: FactSheet
+    kind: str
+    text: str
+
+
 def recount(wh: Any, dates: Sequence[dt.date], *, catalog: Catalog | None = None) -> RecountReport:
     """Recount every figure of the passing text drafts of ``dates`` against the raw tables.
 
@@ -126,17 +136,28 @@ def recount(wh: Any, dates: Sequence[dt.date], *, catalog: Catalog | None = None
     :param catalog: the story types (their ``params:`` are bound into the recount SQL);
         the project's ``stories/`` by default.
     """
+    rows = wh.query_rows(_sql("passing_drafts"), {"dates": list(dates), "kinds": list(TEXT_KINDS)})
+    drafts = [Draft(draft_id, FactSheet.from_json(facts_json), kind, text)
+              for _, draft_id, _, _, kind, text, facts_json in rows]
+    return recount_drafts(wh, drafts, dates, catalog=catalog)
+
+
+def recount_drafts(wh: Any, drafts: Iterable[Draft], dates: Sequence[dt.date], *,
+                   catalog: Catalog | None = None) -> RecountReport:
+    """Recount the figures of ``drafts`` (stored or in memory) against the raw tables of
+    ``wh``; each story's facts are recounted once, however many drafts it has."""
     catalog = catalog or load_catalog()
     report = RecountReport(dates=[d.isoformat() for d in dates])
-    rows = wh.query_rows(_sql("passing_drafts"), {"dates": list(dates), "kinds": list(TEXT_KINDS)})
     recounts: dict[str, Recount] = {}
-    for _, draft_id, story_id, story_type, kind, text, facts_json in rows:
-        sheet = FactSheet.from_json(facts_json)
-        if story_id not in recounts:
-            recounts[story_id] = recount_facts(wh, sheet, catalog.story_types[story_type].params)
-            report.skipped[story_type] = sorted(f.name for f in sheet.facts if f.name not in recounts[story_id])
+    for draft in drafts:
+        sheet = draft.sheet
+        if sheet.story_id not in recounts:
+            recounts[sheet.story_id] = recount_facts(wh, sheet, catalog.story_types[sheet.story_type].params)
+            report.skipped[sheet.story_type] = sorted(f.name for f in sheet.facts
+                                                      if f.name not in recounts[sheet.story_id])
         report.drafts += 1
-        report.verdicts += recount_draft(text, sheet, recounts[story_id], kind=kind, draft_id=draft_id)
+        report.verdicts += recount_draft(draft.text, sheet, recounts[sheet.story_id], kind=draft.kind,
+                                         draft_id=draft.draft_id)
     return report
 
 
@@ -163,7 +184,8 @@ def recount_draft(text: str, sheet: FactSheet, recounted: Recount, *, kind: str 
     verdicts = []
 
     def verdict(written: str, span: tuple[int, int], fact: str | None, value: float | None, said: Verdict) -> None:
-        verdicts.append(FigureVerdict(draft_id, sheet.story_id, sheet.story_type, kind, written, span, fact, value, said, text))
+        verdicts.append(FigureVerdict(draft_id, sheet.story_id, sheet.story_type, kind, written, span, fact, value,
+                                      said, text))
 
     for mention in _figures(text, sheet, [b.span for b in binding.bound if b.what in ("date", "name")]):
         name = figures.get(mention.span)

@@ -51,7 +51,7 @@ def test_airport_facts_recount_to_the_mart(night):
     marts = night.query_df("SELECT * FROM mart_airport_daily WHERE flight_date = {d:Date}", {"d": DAY})
     assert len(marts) == 3
     for row in marts.itertuples():
-        sheet = FactSheet(f"airport_delay_anomaly/{DAY}/{row.airport}", "airport_delay_anomaly", DAY.isoformat(), "", ())
+        sheet = FactSheet(f"airport_delay_anomaly/{DAY}/{row.airport}", "airport_delay_anomaly", str(DAY), "", ())
         raw = figure_recount.recount_facts(night, sheet, {"window_days": 7})
         assert (raw["scheduled"], raw["departures"], raw["cancelled"], raw["diverted"]) == (
             row.departures, row.departed, row.cancelled, row.diverted)
