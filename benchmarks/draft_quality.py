@@ -37,10 +37,10 @@ from dataclasses import replace
 from pathlib import Path
 
 DEFAULT_DATES = "2013-02-27,2013-02-28,2013-03-01"
-#: ELT also runs for this many days before the first date, so trailing-average stories
-#: (airport_delay_anomaly compares with up to seven previous days) see some history:
-#: two days make 2013-02-27 start where the demo week (from 2013-02-25) does.
-HISTORY_DAYS = 2
+#: ELT also runs for this many days before the first date, so the anomaly story has the
+#: history its story.yml demands (at least 5 of the previous 7 days of an airport) and a
+#: stock move has its previous close.
+HISTORY_DAYS = 7
 TOP_FAILURES = 4
 
 

@@ -132,7 +132,7 @@ class Draft:
 def recount(wh: Any, dates: Sequence[dt.date], *, catalog: Catalog | None = None) -> RecountReport:
     """Recount every figure of the passing text drafts of ``dates`` against the raw tables.
 
-    :param wh: a :class:`nightdesk.clickhouse.Warehouse`.
+    :param wh: a :class:`nightdesk.warehouse.clickhouse.Warehouse`.
     :param catalog: the story types (their ``params:`` are bound into the recount SQL);
         the project's ``stories/`` by default.
     """
@@ -281,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="also write the report as JSON here")
     args = parser.parse_args(argv)
 
-    from nightdesk import clickhouse
+    from nightdesk.warehouse import clickhouse
 
     wh = clickhouse.connect()
     dates = args.dates or [d for (d,) in wh.query_rows(_sql("passing_dates"), {"kinds": list(TEXT_KINDS)})]
