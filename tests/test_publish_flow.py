@@ -59,7 +59,7 @@ class Scenario:
 @pytest.fixture(scope="module")
 def scenario(template_night, warehouse):
     from nightdesk.review.queue import ReviewQueue
-    from nightdesk.review.recheck import recheck
+    from nightdesk.review.recheck import recheck, sibling_texts
     from nightdesk.review_flow.enqueue import enqueue_date
 
     s = Scenario()
@@ -79,10 +79,11 @@ def scenario(template_night, warehouse):
                       if all(items[f"{i.story_id}/{k}"].qc_passed for k in ("headline", "brief", "cover"))})
     assert len(stories) >= 4, stories
     edits = {sid: items[f"{sid}/headline"].text + " — the figures" for sid in stories}
-    s.A = next(sid for sid in stories if recheck(items[f"{sid}/headline"], edits[sid])[0])
+    s.A = next(sid for sid in stories
+               if recheck(items[f"{sid}/headline"], edits[sid], sibling_texts(q, items[f"{sid}/headline"]))[0])
     s.B, s.C, s.D = [sid for sid in stories if sid != s.A][:3]
     head = items[f"{s.A}/headline"]
-    passed, qc = recheck(head, edits[s.A])
+    passed, qc = recheck(head, edits[s.A], sibling_texts(q, head))  # as the review UI calls it
     q.edit(head.draft_id, EDITOR, head.version, edits[s.A], qc_passed=passed, qc_json=qc)
     s.edited_headline = edits[s.A]
     for kind in ("headline", "brief", "summary", "cover"):

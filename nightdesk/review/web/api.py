@@ -186,11 +186,11 @@ def withdraw(request: Request, editor: Editor, draft_id: str, body: ReasonedDeci
 
 @router.post("/drafts/{draft_id:path}/edit")
 def edit(request: Request, editor: Editor, draft_id: str, body: EditBody) -> JSONResponse:
-    from nightdesk.review.recheck import recheck
+    from nightdesk.review.recheck import recheck, sibling_texts
 
     queue = services(request).queue
     item = queue.get(draft_id)
     text = normalize_text(body.text)
-    passed, qc_json = recheck(item, text)
+    passed, qc_json = recheck(item, text, sibling_texts(queue, item))
     return _decide(request, draft_id, body.expected_version, lambda: queue.edit(
         draft_id, editor.username, body.expected_version, text, qc_passed=passed, qc_json=qc_json))

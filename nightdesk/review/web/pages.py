@@ -297,7 +297,7 @@ def withdraw(request: Request, editor: Editor, draft_id: str, expected_version: 
 @router.post("/draft/{draft_id:path}/edit", name="draft_edit")
 def edit(request: Request, editor: Editor, draft_id: str, expected_version: Version,
          text: Annotated[str, Form()] = "") -> Response:
-    from nightdesk.review.recheck import recheck
+    from nightdesk.review.recheck import recheck, sibling_texts
 
     text = normalize_text(text)
     queue = services(request).queue
@@ -309,7 +309,7 @@ def edit(request: Request, editor: Editor, draft_id: str, expected_version: Vers
         return _redirect(url(request, "draft", draft_id=draft_id) + "?done=unchanged")
 
     def save() -> str:
-        passed, qc_json = recheck(item, text)
+        passed, qc_json = recheck(item, text, sibling_texts(queue, item))
         queue.edit(draft_id, editor.username, expected_version, text, qc_passed=passed, qc_json=qc_json)
         outcome = verdict(item.kind, passed, verified_of(json.loads(qc_json)))
         return {PASSED: "edited", FAILED: "edited_failed"}.get(outcome, "edited_unverified")
