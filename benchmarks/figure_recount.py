@@ -11,7 +11,10 @@ figure it states is classified against the recount:
 
 * ``correct``: the recounted value, at the precision the figure is written with, reads
   as the figure (the same rule the fact check applies to the sheet: "83.8%" claims tenths);
-* ``wrong``: it does not, or the raw tables have no value for the fact;
+* ``misbound``: it does not, but it reads as another recounted fact of the story: the
+  figure is that fact's, written where the draft names a different one;
+* ``wrong``: it reads as no recounted fact, or the raw tables have no value for it (a
+  story the raw tables do not have at all counts every figure wrong);
 * ``reversed``: a direction word bound to a signed fact ("fell") disagrees with the sign
   of the recounted value;
 * ``unbacked``: a figure the binding left unbound (a passing draft should have none);
@@ -21,7 +24,7 @@ figure it states is classified against the recount:
     PYTHONPATH=. .venv/bin/python benchmarks/figure_recount.py                     # every date with drafts
     PYTHONPATH=. .venv/bin/python benchmarks/figure_recount.py --dates 2013-02-06,2013-02-07 --out /tmp/recount.json
 
-Exit status 1 when any figure is wrong, reversed or unbacked.
+Exit status 1 when any figure is misbound, wrong, reversed or unbacked.
 """
 
 from __future__ import annotations
@@ -47,9 +50,9 @@ from nightdesk.stories.catalog import TEXT_KINDS, Catalog, load_catalog
 from nightdesk.stories.factsheet import Fact, FactSheet
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
-Verdict = Literal["correct", "wrong", "reversed", "unbacked", "not recounted"]
-VERDICTS: tuple[Verdict, ...] = ("correct", "wrong", "reversed", "unbacked", "not recounted")
-PROBLEMS: frozenset[Verdict] = frozenset({"wrong", "reversed", "unbacked"})
+Verdict = Literal["correct", "misbound", "wrong", "reversed", "unbacked", "not recounted"]
+VERDICTS: tuple[Verdict, ...] = ("correct", "misbound", "wrong", "reversed", "unbacked", "not recounted")
+PROBLEMS: frozenset[Verdict] = frozenset({"misbound", "wrong", "reversed", "unbacked"})
 Recount = Mapping[str, float | None]
 
 
@@ -80,7 +83,7 @@ class RecountReport:
 
     @property
     def ok(self) -> bool:
-        """No figure is wrong, reversed or unbacked."""
+        """No figure is misbound, wrong, reversed or unbacked."""
         return not self.problems()
 
     @property
@@ -170,8 +173,8 @@ def recount_facts(wh: Any, sheet: FactSheet, params: Mapping[str, Any] | None = 
     day = dt.date.fromisoformat(sheet.logical_date[:10])
     key = sheet.story_id.rsplit("/", 1)[-1]
     frame = wh.query_df(_sql(f"recount_{sheet.story_type}"), {**(params or {}), "day": day, "key": key})
-    if frame.empty:
-        return {}
+    if frame.empty:  # the raw tables have no such story: nothing in it can be right
+        return {f.name: None for f in sheet.facts if f.numeric}
     return {name: _number(value) for name, value in frame.iloc[0].items()}
 
 
@@ -195,7 +198,11 @@ def recount_draft(text: str, sheet: FactSheet, recounted: Recount, *, kind: str 
             verdict(mention.text, mention.span, name, None, "not recounted")
         else:
             value = recounted[name]
-            verdict(mention.text, mention.span, name, value, "correct" if _reads_as(mention, value) else "wrong")
+            if _reads_as(mention, value):
+                verdict(mention.text, mention.span, name, value, "correct")
+            else:
+                other = any(_reads_as(mention, v) for n, v in recounted.items() if n != name)
+                verdict(mention.text, mention.span, name, value, "misbound" if other else "wrong")
     for b in binding.bound:
         if b.what == "direction":
             word, value = text[b.span[0]:b.span[1]], recounted.get(b.fact)

@@ -54,7 +54,8 @@ def main() -> int:
         run = work / decoding
         if run.exists():
             shutil.rmtree(run)
-        shutil.copytree(base / "data", run / "data", ignore=shutil.ignore_patterns("airflow"))
+        # chDB links its tables to their store with relative symlinks: copy them as links.
+        shutil.copytree(base / "data", run / "data", symlinks=True, ignore=shutil.ignore_patterns("airflow"))
         _nightdesk(run, ["init"])  # a fresh Airflow metadata DB; the warehouse is already migrated
         env = {"NIGHTDESK_TEXT_MODEL": args.model, "NIGHTDESK_TEXT_DECODING": decoding}
         seconds = {}
@@ -108,6 +109,7 @@ def _python(home: Path, code: str, env: dict[str, str]) -> None:
 
 def _run(command: list[str], home: Path, env: dict[str, str]) -> None:
     environ = {**os.environ, "NIGHTDESK_DATA_DIR": str(home / "data"), "AIRFLOW_HOME": str(home / "data" / "airflow"),
+               "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **env}
     environ.pop("CLICKHOUSE_URL", None)
     log = home / "run.log"

@@ -267,13 +267,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     from nightdesk.stories.factsheet import FactSheet
 
     text = sys.stdin.read() if args.text == "-" else args.text
-    rows = clickhouse.connect().query_rows((WAREHOUSE_DIR / "sql" / "story_facts.sql").read_text(),
-                                           {"story_id": args.story})
+    wh = clickhouse.connect()
+    rows = wh.query_rows((WAREHOUSE_DIR / "sql" / "story_facts.sql").read_text(), {"story_id": args.story})
     if not rows:
         _print(f"no stored story {args.story!r} in the warehouse's stories table "
                "(ids look like stock_movers/2013-03-01/AAPL; `nightdesk query` lists them)")
         return 2
-    results = [r.to_dict() for r in checks.run_text_checks(args.kind, text.strip(), FactSheet.from_json(rows[0][0]))]
+    sheet = FactSheet.from_json(rows[0][0])
+    # The story's stored drafts of the other kinds, compared for repeats as the pipeline does.
+    siblings = {kind: sibling for story_id, kind, sibling in wh.query_rows(
+        (WAREHOUSE_DIR / "sql" / "story_texts.sql").read_text(), {"d": dt.date.fromisoformat(sheet.logical_date)})
+        if story_id == args.story and kind != args.kind}
+    results = [r.to_dict() for r in checks.run_text_checks(args.kind, text.strip(), sheet, siblings=siblings)]
     for result in results:
         _print(f"{'passed' if result['passed'] else 'FAILED':7} {result['name']}")
         for finding in result["findings"]:

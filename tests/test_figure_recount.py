@@ -128,3 +128,22 @@ def test_a_move_the_other_way_is_reversed(night, reversed_move):
 def test_bad_dates_are_refused_with_their_column():
     with pytest.raises(SystemExit, match=r"'2013-02-30' at column 12"):
         figure_recount.main(["--dates", "2013-02-01,2013-02-30"])
+
+
+def test_a_figure_the_raw_tables_give_another_fact_is_misbound():
+    """A sheet whose two percentages were swapped upstream: the text agrees with the sheet,
+    so the fact check passes it, but the raw tables say each figure is the other fact's."""
+    from nightdesk.stories.catalog import load_catalog
+
+    story = load_catalog().story_types["stock_movers"]
+    values = {"trade_date": "2013-03-01", "ticker": "FB", "change_pct": 1.94, "abs_change_pct": 1.94,
+              "direction": "rose", "volume_vs_avg_pct": 23.9}
+    facts = tuple(Fact(f.name, f.kind, values.get(f.name), format_value(f.kind, values.get(f.name), f.decimals, f.unit),
+                       f.unit, f.decimals, f.label, f.names, f.directions) for f in story.facts)
+    sheet = FactSheet("stock_movers/2013-03-01/FB", "stock_movers", "2013-03-01", "t", facts)
+    text = "FB shares rose 1.94% on March 1, 2013, and volume was 23.9% above its average."
+    assert bind(text, sheet).findings == ()
+    raw = {"change_pct": 23.9, "abs_change_pct": 23.9, "volume_vs_avg_pct": 1.94}
+    verdicts = figure_recount.recount_draft(text, sheet, raw, kind="brief")
+    assert {(v.written, v.verdict) for v in verdicts if v.written.endswith("%")} == {
+        ("1.94%", "misbound"), ("23.9%", "misbound")}

@@ -46,6 +46,10 @@ def test_a_yaml_mistake_names_the_file_line_and_key(tmp_path):
     bad.write_text(good.replace("primary_key: [ticker, trade_date]", "primary_key: [ticker, day]"))
     with pytest.raises(SourceConfigError, match=r"stocks\.yml:\d+: schema: .*undeclared columns \['day'\]"):
         load_source_file(bad)
+    odd = tmp_path / "o'hare-weather.yml"
+    odd.write_text(good)
+    with pytest.raises(SourceConfigError, match=r"source name \"o'hare-weather\" \(the file name\) must match"):
+        load_source_file(odd)
 
 
 def test_every_url_can_be_overridden_from_the_environment(monkeypatch, tmp_path):
@@ -185,6 +189,18 @@ def test_a_due_day_going_from_rows_to_none_is_refused_unless_the_policy_allows_i
     with pytest.raises(EmptyDayRefused, match="no rows on 2013-07-16, a due day"):
         load_source(warehouse, source("fail"), day)
     assert rows() == 1
+    # Every row hostile: read, all quarantined, none usable. The day is not emptied either,
+    # and the refused rows are in quarantine with their reasons.
+    csv.write_text("ticker,trade_date,open,high,low,close,volume,adj_close\n"
+                   "ACME,2013-07-16,10,11,9,-3,1000,10.5\nACME,2013-07-16,10,11,9,10.5,inf,10.5\n")
+    with pytest.raises(EmptyDayRefused, match=r"\(2 rows read, all quarantined\); the date's earlier rows are kept"):
+        load_source(warehouse, source("fail"), day)
+    assert rows() == 1
+    reasons = [r for (r,) in warehouse.query_rows(
+        "SELECT reason FROM quarantine WHERE _source = 'acme_prices' AND _logical_date = {d:Date} ORDER BY row_number",
+        {"d": day})]
+    assert len(reasons) == 2 and "close: -3" in reasons[0] and "volume" in reasons[1], reasons
+    csv.write_text("ticker,trade_date,open,high,low,close,volume,adj_close\n")
     report = load_source(warehouse, source("warn"), day)
     assert (report.status, report.extracted, rows()) == ("empty", 0, 0)
 

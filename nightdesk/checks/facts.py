@@ -173,7 +173,8 @@ def _verified(figures: _Figures, bound: Sequence[Bound], directions: Directions)
         if n:
             said.append(f"{n} {word}{'s' if n > 1 else ''}")
     if directions.checked:
-        said.append("direction agrees" if not directions.findings else "direction disagrees")
+        if not directions.findings:  # a disagreeing direction is a finding, never "verified"
+            said.append("direction agrees")
     return tuple(said)
 
 

@@ -25,12 +25,6 @@ def load_list(filename: str) -> tuple[str, ...]:
     return _read(DATA_DIR / filename, required=True)
 
 
-@lru_cache(maxsize=None)
-def lowercase_set(filename: str) -> frozenset[str]:
-    """The entries of a word list, lower-cased, for membership tests."""
-    return frozenset(word.lower() for word in load_list(filename))
-
-
 def domain_list(domain_dir: Path, filename: str) -> tuple[str, ...]:
     """The default domain's ``filename`` plus the entries of ``domain_dir/filename``, when it
     has one (a domain adds to the shared list; a list it lacks is the default alone)."""

@@ -74,13 +74,21 @@ def load_source(
                 report.quarantined += wh.insert_df(bad_table, checked.bad.assign(**meta, _loaded_at=now))
                 if progress:
                     progress(len(chunk))
-            if report.extracted == 0:
+            quarantine_partition = f"tuple('{source.name}', '{logical_date.isoformat()}')"
+            if report.loaded == 0:
+                # No usable rows: none read, or every one quarantined (a hostile file). Either
+                # way the day would be emptied, which only the source's policy may allow.
                 allowed, why = source.when_empty.verdict(logical_date, source.calendar)
                 if not allowed:
-                    raise EmptyDayRefused(f"source {source.name!r}: {why}; the date's earlier rows are kept")
+                    if report.quarantined:  # the refused rows stay findable, with their reasons
+                        wh.swap_partition("quarantine", quarantine_partition, bad_table)
+                    raise EmptyDayRefused(
+                        f"source {source.name!r}: {why}" + (f" ({report.quarantined} rows read, all quarantined)"
+                                                            if report.quarantined else "")
+                        + "; the date's earlier rows are kept")
                 report.status, report.note = "empty", why
             wh.swap_partition(source.table, f"'{logical_date.isoformat()}'", good_table)
-            wh.swap_partition("quarantine", f"tuple('{source.name}', '{logical_date.isoformat()}')", bad_table)
+            wh.swap_partition("quarantine", quarantine_partition, bad_table)
     except Exception as exc:
         _record(wh, source, report, started, status="failed", error=f"{type(exc).__name__}: {exc}")
         raise

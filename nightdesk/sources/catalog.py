@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -194,10 +195,18 @@ def load_sources(dirs: tuple[Path, ...] | None = None) -> dict[str, Source]:
     return {path.stem: load_source_file(path) for path in sorted(_files(dirs or source_dirs()), key=lambda p: p.stem)}
 
 
+_SOURCE_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+
+
 def load_source_file(path: Path) -> Source:
     """One source file, validated and built."""
     import yaml
 
+    if not _SOURCE_NAME.fullmatch(path.stem):
+        # The name is the file's: it becomes a partition key, a task id and part of the
+        # NIGHTDESK_SOURCE_<NAME>_URL variable, so it must be a plain identifier.
+        raise SourceConfigError(f"{path}: the source name {path.stem!r} (the file name) must match "
+                                f"{_SOURCE_NAME.pattern} (lower-case letters, digits, underscores)")
     text = path.read_text()
     try:
         doc = yaml.safe_load(text)
@@ -272,6 +281,8 @@ def _reader(path: Path, name: str, spec: _ReaderSpec, event_date: EventDate | No
     override = os.environ.get(f"NIGHTDESK_SOURCE_{name.upper()}_URL")
     if spec.sql:
         given = spec.sql.model_dump(exclude_none=True)
+        if (path.parent / given["query"]).is_file():  # a query beside the source file: files only
+            given["query"] = str((path.parent / given["query"]).resolve())
         if override:
             given["url"] = override
         reader: Reader = _construct(SqlReader, "reader.sql", **given)

@@ -44,8 +44,9 @@ class Reader(Protocol):
 class SqlReader:
     """Rows from a relational database through SQLAlchemy.
 
-    :param query: name of a ``.sql`` file in ``nightdesk/sources/queries`` taking the
-        bound parameter ``:logical_date`` (an ISO date string).
+    :param query: a ``.sql`` file taking the bound parameter ``:logical_date`` (an ISO
+        date string): a path (a source file's query beside it, resolved by the catalog)
+        or the name of one shipped in ``nightdesk/sources/queries``.
     :param url: SQLAlchemy URL; ``None`` reads ``NIGHTDESK_OPS_DB_URL`` when the read starts.
     """
 
