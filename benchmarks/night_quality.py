@@ -124,8 +124,15 @@ def _print_outcome(decoding: str, outcome: dict) -> None:
     print(f"\n{decoding}: content {outcome['content_seconds']} s")
     for writer, counts in sorted(outcome["by_writer"].items()):
         print(f"  {writer:<18} {counts['drafts']:>4} drafts, {counts['passing']:>4} passing")
-    print("  recount against the raw tables: " + ("all correct" if outcome["recount_ok"] else "PROBLEMS"))
-    print("  " + json.dumps(outcome["recount"].get("totals", {})))
+    recounted = outcome["recount"]
+    totals: dict[str, int] = {}
+    for counts in recounted["counts"].values():
+        for verdict, n in counts.items():
+            totals[verdict] = totals.get(verdict, 0) + n
+    print(f"  recount of {recounted['figures']} figures in {recounted['drafts']} passing drafts against the raw "
+          f"tables: {'all correct' if outcome['recount_ok'] else 'PROBLEMS'} {totals}")
+    for problem in recounted["problems"]:
+        print(f"    {problem['verdict']}: {problem['written']!r} ({problem['fact']}) in {problem['text']!r}")
 
 
 def _print_side_by_side(decodings: dict[str, dict]) -> None:

@@ -370,3 +370,28 @@ def test_a_story_type_naming_a_missing_domain_is_refused(tmp_path):
         "key_fact: change_pct", "key_fact: change"))
     with pytest.raises(StoryDeclarationError, match="key_fact 'change'"):
         load_catalog(tmp_path)
+
+
+# --- what a sentence may say: the story's words, not the model's own -------------------
+# Verbatim SmolLM2 drafts of 2013-02-27 (benchmarks/night_quality.py) that bound every
+# figure and passed every other check.
+
+@pytest.mark.parametrize("kind, text", [
+    ("marketing", "United Air Lines Inc., on March 1, 2013, was a seasoned and dedicated brand that will forever "
+                  "be remembered for its ability to defy the odds. With 83.8% of its flights from New York arriving "
+                  "on time, it's no surprise that the world was watching."),
+    ("brief", 'The financial news story, "United Air Lines Inc. ran 83.8% of its flights on time on March 1, 2013," '
+              "is a prime example of the meticulous and detailed reporting that is required to provide accurate and "
+              "timely financial news."),
+])
+def test_a_draft_that_says_what_no_fact_states_fails(kind, text):
+    _one_naming(_checks(kind, text, UNITED), "says what no fact states", "at most 2 allowed")
+
+
+def test_a_word_in_another_script_fails_and_a_plain_paraphrase_passes():
+    bad = ("The threeные New York airports handled 957 departures on February 22, 2013, and 78.7% of them left on "
+           "time, while 17 flights were cancelled.")
+    _one_naming(_checks("brief", bad, NEW_YORK), "'threeные'", "script")
+    good = ("The three New York airports handled 957 departures on February 22, 2013, and 78.7% of them left on "
+            "time. Another 17 flights were cancelled, and EWR was the most delayed airport of the day.")
+    assert not _checks("brief", good, NEW_YORK), _checks("brief", good, NEW_YORK)

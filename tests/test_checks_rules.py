@@ -274,7 +274,8 @@ def test_one_bad_figure_fails_the_draft():
 
 def test_pii_fails_the_draft():
     results = run_text_checks("brief", BRIEF + " Write to press@united.example.com about its 167 flights.", UNITED)
-    assert [r.name for r in results if not r.passed] == ["pii"]
+    # The address's words are no words of the story either (content); the figures still bind.
+    assert {r.name for r in results if not r.passed} == {"pii", "content"}
 
 
 @pytest.mark.parametrize("kind", ["cover", "tweet"])

@@ -17,7 +17,7 @@ from nightdesk.checks.context import StoryContext, story_context
 from nightdesk.checks.facts import Binding, bind
 from nightdesk.checks.result import CheckResult, Finding
 from nightdesk.checks.rules import kind_rules
-from nightdesk.checks.wordlists import domain_set
+from nightdesk.checks.wordlists import domain_list, domain_set
 from nightdesk.stories.factsheet import FactSheet
 
 # A run of this many words shared with the description, angle or prompt is a copy: the
@@ -48,6 +48,8 @@ def check_content(kind: str, text: str, sheet: FactSheet) -> CheckResult:
         findings.append(Finding(f"the {kind} has no verb: write a sentence, not a label"))
     if rules.key_fact and context.key_fact:
         findings += _key_fact(kind, binding, context)
+    if rules.max_unlisted_words is not None:
+        findings += _unlisted_words(kind, text, sheet, context, rules.max_unlisted_words)
     for echo in context.echoes:
         if run := shared_run(text, echo, ECHO_WORDS):
             findings.append(Finding(f"the {kind} copies its instructions or story description: {run!r}"))
@@ -78,6 +80,40 @@ def shared_run(text: str, other: str, length: int) -> str:
         if tuple(mine[i:i + n]) in grams:
             return " ".join(mine[i:i + n])
     return ""
+
+
+#: Word lists of the domain whose words any story of it may use.
+_LEXICON_LISTS = ("common_words.txt", "verbs.txt", "change_words.txt", "comparison_words.txt",
+                  "allowed_phrases.txt", "not_superlatives.txt")
+_LETTERS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+
+
+def _unlisted_words(kind: str, text: str, sheet: FactSheet, context: StoryContext, limit: int) -> list[Finding]:
+    """Words outside the story's lexicon, beyond ``limit``; a letter of a script the sheet
+    does not use ("threeные") always fails, since no fact is written in it."""
+    lexicon = set(context.vocabulary)
+    for name in _LEXICON_LISTS:
+        lexicon |= {w.lower() for entry in domain_list(context.domain_dir, name) for w in _LETTERS.findall(entry)}
+    sheet_text = " ".join(f"{f.display} {' '.join(w for ws in f.directions.values() for w in ws)}" for f in sheet.facts)
+    lexicon |= {w.lower() for w in _LETTERS.findall(sheet_text)}
+    findings = []
+    foreign_script = sorted({m.group() for m in _LETTERS.finditer(text)
+                             if not _latin(m.group()) and m.group() not in sheet_text})
+    if foreign_script:
+        findings.append(Finding(f"the {kind} writes {', '.join(repr(w) for w in foreign_script)}, in a script none "
+                                "of the facts is written in"))
+    unlisted = sorted({w.lower() for w in _LETTERS.findall(text) if w.lower() not in lexicon and _latin(w)})
+    if len(unlisted) > limit:
+        findings.append(Finding(f"the {kind} says what no fact states: {len(unlisted)} words outside the story's "
+                                f"own and its domain's ({', '.join(repr(w) for w in unlisted[:12])}); at most "
+                                f"{limit} allowed"))
+    return findings
+
+
+def _latin(word: str) -> bool:
+    import unicodedata
+
+    return all(not c.isalpha() or unicodedata.name(c, "").startswith("LATIN") for c in word)
 
 
 def _names_subject(text: str, binding: Binding, context: StoryContext) -> bool:

@@ -26,7 +26,7 @@ class StoryContext:
         stored fact predates them.
     :param echoes: texts no draft may copy back: the story type's description and angle,
         the system prompt and the kinds' instructions.
-    :param vocabulary: lower-case words the story type itself uses (description, angle,
+    :param vocabulary: lower-case words the story type itself uses (templates, description, angle,
         labels, fact names): ordinary words of its domain, not names, at a sentence start.
     """
 
@@ -55,7 +55,7 @@ def story_context(sheet: FactSheet) -> StoryContext:
         facts=facts, domain_dir=story.domain_dir, key_fact=story.key_fact,
         subject=story.subject_phrase(displays) if story.subject else "",
         subject_fact=story.subject if story.subject in displays else None, echoes=tuple(e for e in echoes if e),
-        vocabulary=_words(" ".join((labels, spec_words, story.description, story.angle))),
+        vocabulary=_words(" ".join((labels, spec_words, story.description, story.angle, *story.templates.values()))),
     )
 
 

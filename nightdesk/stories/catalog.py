@@ -56,6 +56,11 @@ class KindRules:
     :param key_fact: the text must state the story type's ``key_fact`` (and its direction
         when the fact is signed).
     :param no_promise: promises (``promises.txt`` of the domain) fail.
+    :param max_unlisted_words: words a draft may use that are in none of the story's own
+        words (its templates, description, angle, fact labels and naming words) nor the
+        domain's word lists: what a sentence may assert is what the story can say, and a
+        draft that brings its own ("a seasoned and dedicated brand that will forever be
+        remembered") says what no fact states. ``None``: no limit.
     """
 
     min_words: int
@@ -68,6 +73,7 @@ class KindRules:
     verb: bool = False
     key_fact: bool = False
     no_promise: bool = False
+    max_unlisted_words: int | None = None
 
 
 @dataclass(frozen=True)
