@@ -395,3 +395,9 @@ def test_a_word_in_another_script_fails_and_a_plain_paraphrase_passes():
     good = ("The three New York airports handled 957 departures on February 22, 2013, and 78.7% of them left on "
             "time. Another 17 flights were cancelled, and EWR was the most delayed airport of the day.")
     assert not _checks("brief", good, NEW_YORK), _checks("brief", good, NEW_YORK)
+
+
+def test_a_headline_must_say_what_its_key_figure_is():
+    bad = "United Air Lines Inc. on March 1, 2013, ran 83.8%"
+    _one_naming(_checks("headline", bad, UNITED), "without saying what it is")
+    assert not _checks("headline", "United Air Lines Inc. ran 83.8% on time on March 1, 2013", UNITED)

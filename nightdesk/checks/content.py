@@ -17,7 +17,7 @@ from nightdesk.checks.context import StoryContext, story_context
 from nightdesk.checks.facts import Binding, bind
 from nightdesk.checks.result import CheckResult, Finding
 from nightdesk.checks.rules import kind_rules
-from nightdesk.checks.wordlists import domain_list, domain_set
+from nightdesk.checks.wordlists import domain_list, domain_set, phrase_pattern
 from nightdesk.stories.factsheet import FactSheet
 
 # A run of this many words shared with the description, angle or prompt is a copy: the
@@ -47,7 +47,7 @@ def check_content(kind: str, text: str, sheet: FactSheet) -> CheckResult:
     if rules.verb and not _has_verb(text, context):
         findings.append(Finding(f"the {kind} has no verb: write a sentence, not a label"))
     if rules.key_fact and context.key_fact:
-        findings += _key_fact(kind, binding, context)
+        findings += _key_fact(kind, text, binding, context)
     if rules.max_unlisted_words is not None:
         findings += _unlisted_words(kind, text, sheet, context, rules.max_unlisted_words)
     for echo in context.echoes:
@@ -136,7 +136,7 @@ def _has_verb(text: str, context: StoryContext) -> bool:
     return False
 
 
-def _key_fact(kind: str, binding: Binding, context: StoryContext) -> list[Finding]:
+def _key_fact(kind: str, text: str, binding: Binding, context: StoryContext) -> list[Finding]:
     """The key fact (or a fact of the same meaning, its size) is stated; a signed one with a
     direction word bound to it."""
     facts = {f.name: f for f in context.facts}
@@ -149,4 +149,8 @@ def _key_fact(kind: str, binding: Binding, context: StoryContext) -> list[Findin
     if key.signed and not any(b.fact == key.name and b.what == "direction" for b in binding.bound):
         words = key.directions.get("positive" if float(key.value) > 0 else "negative", ())
         return [Finding(f"the {kind} states {key.name} without its direction ({'/'.join(words[:3])})")]
+    if not key.signed and key.names and not phrase_pattern(key.names).search(text):
+        # "JetBlue Airways on February 27, 2013, ran 24.5%": the figure is the key fact's,
+        # but nothing says what it counts; a signed fact is named by its direction word.
+        return [Finding(f"the {kind} states {key.display} without saying what it is ({'/'.join(key.names[:3])})")]
     return []
