@@ -33,15 +33,13 @@ import pendulum
 from airflow.sdk import dag, task
 
 from nightdesk.assets import DRAFTS, GPU_POOL, MARTS, WAREHOUSE_POOL
+from nightdesk.settings import get_settings
 
 if TYPE_CHECKING:
     from nightdesk.content.records import RunContext
 
 # With CeleryExecutor, GPU tasks go to the workers listening on this queue.
 GPU_QUEUE = os.environ.get("NIGHTDESK_GPU_QUEUE", "gpu")
-# A retried task resumes from what the warehouse holds, so the delay is only there to let
-# a transient fault (a restarted server, a lost worker) clear. Tests shorten it.
-RETRY_DELAY = dt.timedelta(seconds=float(os.environ.get("NIGHTDESK_RETRY_DELAY_S", "60")))
 
 
 @dag(
@@ -50,7 +48,7 @@ RETRY_DELAY = dt.timedelta(seconds=float(os.environ.get("NIGHTDESK_RETRY_DELAY_S
     start_date=pendulum.datetime(2013, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "nightdesk", "retries": 2, "retry_delay": RETRY_DELAY},
+    default_args={"owner": "nightdesk", "retries": 2, "retry_delay": get_settings().content_retry_delay},
     tags=["nightdesk", "content"],
     doc_md=__doc__,
 )

@@ -65,6 +65,9 @@ class Settings:
     :param image_steps: diffusion steps. ``NIGHTDESK_IMAGE_STEPS``.
     :param output_url: fsspec URL of the published site (pages, feeds, covers).
         ``NIGHTDESK_OUTPUT_URL``; default ``<data_dir>/public``.
+    :param content_retry_delay: how long a failed content task waits before its retry, which
+        resumes from what the warehouse holds: the wait only lets a transient fault (a
+        restarted server, a lost worker) clear. ``NIGHTDESK_RETRY_DELAY_S``; default 60 s.
     :param earliest_date: the first logical date the pipeline runs for; an earlier date
         fails at once. ``NIGHTDESK_EARLIEST_DATE``; default 2013-01-01 (the demo data's first day).
     :param extra_dirs: per kind of declaration (sources, migrations, transforms,
@@ -89,6 +92,7 @@ class Settings:
     image_size: int
     image_steps: int
     output_url: str
+    content_retry_delay: dt.timedelta
     earliest_date: dt.date
     extra_dirs: dict[str, tuple[Path, ...]]
 
@@ -130,6 +134,7 @@ def get_settings() -> Settings:
         image_size=int(os.environ.get("NIGHTDESK_IMAGE_SIZE", "512")),
         image_steps=int(os.environ.get("NIGHTDESK_IMAGE_STEPS", "1")),
         output_url=os.environ.get("NIGHTDESK_OUTPUT_URL", str(data_dir / "public")),
+        content_retry_delay=dt.timedelta(seconds=float(os.environ.get("NIGHTDESK_RETRY_DELAY_S", "60"))),
         earliest_date=_date("NIGHTDESK_EARLIEST_DATE", "2013-01-01"),
         extra_dirs={kind: _paths(f"NIGHTDESK_EXTRA_{kind.upper()}") for kind in DECLARATION_DIRS},
     )
