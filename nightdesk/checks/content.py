@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
 
 from nightdesk.checks.context import StoryContext, story_context
 from nightdesk.checks.facts import Binding, bind
@@ -91,9 +93,7 @@ _LETTERS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 def _unlisted_words(kind: str, text: str, sheet: FactSheet, context: StoryContext, limit: int) -> list[Finding]:
     """Words outside the story's lexicon, beyond ``limit``; a letter of a script the sheet
     does not use ("threeные") always fails, since no fact is written in it."""
-    lexicon = set(context.vocabulary)
-    for name in _LEXICON_LISTS:
-        lexicon |= {w.lower() for entry in domain_list(context.domain_dir, name) for w in _LETTERS.findall(entry)}
+    lexicon = set(context.vocabulary) | _domain_lexicon(context.domain_dir)
     sheet_text = " ".join(f"{f.display} {' '.join(w for ws in f.directions.values() for w in ws)}" for f in sheet.facts)
     lexicon |= {w.lower() for w in _LETTERS.findall(sheet_text)}
     findings = []
@@ -108,6 +108,13 @@ def _unlisted_words(kind: str, text: str, sheet: FactSheet, context: StoryContex
                                 f"own and its domain's ({', '.join(repr(w) for w in unlisted[:12])}); at most "
                                 f"{limit} allowed"))
     return findings
+
+
+@lru_cache(maxsize=None)
+def _domain_lexicon(domain_dir: Path) -> frozenset[str]:
+    """Every word of the domain's lists, built once per domain rather than per draft."""
+    return frozenset(w.lower() for name in _LEXICON_LISTS for entry in domain_list(domain_dir, name)
+                     for w in _LETTERS.findall(entry))
 
 
 def _latin(word: str) -> bool:
