@@ -401,3 +401,11 @@ def test_a_headline_must_say_what_its_key_figure_is():
     bad = "United Air Lines Inc. on March 1, 2013, ran 83.8%"
     _one_naming(_checks("headline", bad, UNITED), "without saying what it is")
     assert not _checks("headline", "United Air Lines Inc. ran 83.8% on time on March 1, 2013", UNITED)
+
+
+@pytest.mark.parametrize("headline", [
+    "United Air Lines Inc. ran 83.8% on time on March 1, 2013, a significant news",  # SmolLM2, the demo night
+    "United Air Lines Inc. ran 83.8% on time on March 1, 2013 to $",  # a figure cut off by the token limit
+])
+def test_demo_night_headlines_that_passed_now_fail(headline):
+    assert _checks("headline", headline, UNITED)

@@ -25,7 +25,7 @@ ABBREVIATIONS = ("Inc.", "Co.", "Corp.", "Ltd.", "Jr.", "U.S.")
 # A text cut off mid-sentence (the token limit or a stop string hit first) ends on a
 # joining word or punctuation: "AAPL fell 2.48% to", "JetBlue Airways on March 1, 2013:".
 _UNFINISHED = re.compile(
-    r"(?:[:;,\-\u2013\u2014(]|\b(?:a|an|the|to|of|and|or|but|in|on|at|by|for|from|with|as|its|their|than|while))\s*$",
+    r"(?:[:;,\-\u2013\u2014($€£¥]|\b(?:a|an|the|to|of|and|or|but|in|on|at|by|for|from|with|as|its|their|than|while))\s*$",
     re.IGNORECASE,
 )
 # What each claims_<category>.txt holds, for the finding.
