@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import pendulum
 from airflow.sdk import dag, task
 
-from nightdesk.assets import DRAFTS, GPU_POOL, MARTS, WAREHOUSE_POOL
+from nightdesk.assets import DRAFTS, GPU_POOL, MARTS, warehouse_pool
 from nightdesk.settings import get_settings
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ GPU_QUEUE = os.environ.get("NIGHTDESK_GPU_QUEUE", "gpu")
     doc_md=__doc__,
 )
 def nightdesk_content() -> None:
-    @task(pool=WAREHOUSE_POOL)
+    @task(pool=warehouse_pool())
     def choose_stories(ds: str | None = None, triggering_asset_events=None) -> list[str]:
         """Resolve the dates to write about, then select and store their stories."""
         from nightdesk.warehouse import clickhouse
@@ -105,7 +105,7 @@ def nightdesk_content() -> None:
         outlet_events[DRAFTS].extra = {"logical_dates": dates}
         return result
 
-    @task(pool=WAREHOUSE_POOL)
+    @task(pool=warehouse_pool())
     def enqueue_for_review(dates: list[str]) -> dict:
         """Hand the checked drafts, with their check results, to the editors' review queue."""
         from dataclasses import asdict

@@ -27,7 +27,7 @@ import datetime as dt
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
-from nightdesk.assets import MARTS, WAREHOUSE_POOL
+from nightdesk.assets import MARTS, warehouse_pool
 from nightdesk.settings import get_settings
 from nightdesk.sources.catalog import source_names
 
@@ -35,7 +35,7 @@ EARLIEST = get_settings().earliest_date
 
 DEFAULT_ARGS = {
     "owner": "nightdesk",
-    "pool": WAREHOUSE_POOL,
+    "pool": warehouse_pool(),
     "retries": 2,
     "retry_delay": dt.timedelta(minutes=2),
 }

@@ -31,11 +31,11 @@ import datetime as dt
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
-from nightdesk.assets import WAREHOUSE_POOL
+from nightdesk.assets import warehouse_pool
 
 DEFAULT_ARGS = {
     "owner": "nightdesk",
-    "pool": WAREHOUSE_POOL,
+    "pool": warehouse_pool(),
     "retries": 2,
     "retry_delay": dt.timedelta(minutes=1),
 }

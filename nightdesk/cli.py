@@ -152,6 +152,18 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ddl(args: argparse.Namespace) -> int:
+    """Print every migration as it would run on the named topology (for review, or to
+    apply by hand with clickhouse-client); nothing is connected to or changed."""
+    from nightdesk.warehouse import migrations, topology
+
+    shape = topology.Topology(args.cluster)
+    for migration in migrations.discover():
+        _print(f"-- {migration.path.name} (sha256 {migration.checksum[:12]} as shipped)")
+        _print(topology.render(migration.sql, shape, source=migration.path.name))
+    return 0
+
+
 def _print_status(start: dt.date, end: dt.date) -> None:
     from nightdesk.warehouse import clickhouse
 
@@ -316,6 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sql")
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(fn=cmd_query)
+    p = sub.add_parser("ddl", help="print the warehouse migrations rendered for one server or a cluster")
+    p.add_argument("--cluster", default="", help="ClickHouse cluster name (or {cluster}); empty: one server")
+    p.set_defaults(fn=cmd_ddl)
     p = sub.add_parser("status", help="loads, quarantine and quality verdicts for a date range")
     p.add_argument("--start", type=_date, default=DEMO_START)
     p.add_argument("--end", type=_date, default=DEMO_END)

@@ -36,6 +36,10 @@ class Settings:
     :param clickhouse_url: a ClickHouse server (``http(s)://user:pass@host:port``).
         Empty means the embedded chDB engine under ``data_dir/clickhouse``.
         ``CLICKHOUSE_URL``.
+    :param clickhouse_cluster: the ClickHouse cluster the server belongs to; when set,
+        migrations create replicated tables behind Distributed ones on every node
+        (``nightdesk/warehouse/topology.py``). Empty means one server. Needs
+        ``clickhouse_url``. ``NIGHTDESK_CLICKHOUSE_CLUSTER``.
     :param clickhouse_database: database holding every Nightdesk table.
         ``NIGHTDESK_CH_DATABASE``; default ``nightdesk``.
     :param ops_db_url: SQLAlchemy URL of the operational database the flights source
@@ -79,6 +83,7 @@ class Settings:
 
     data_dir: Path
     clickhouse_url: str
+    clickhouse_cluster: str
     clickhouse_database: str
     ops_db_url: str
     warehouse_lock_timeout: float
@@ -120,6 +125,7 @@ def get_settings() -> Settings:
     return Settings(
         data_dir=data_dir,
         clickhouse_url=os.environ.get("CLICKHOUSE_URL", ""),
+        clickhouse_cluster=_cluster(),
         clickhouse_database=os.environ.get("NIGHTDESK_CH_DATABASE", "nightdesk"),
         ops_db_url=os.environ.get("NIGHTDESK_OPS_DB_URL", f"sqlite:///{data_dir / 'ops.sqlite'}"),
         warehouse_lock_timeout=float(os.environ.get("NIGHTDESK_WAREHOUSE_LOCK_TIMEOUT", "600")),
@@ -138,6 +144,14 @@ def get_settings() -> Settings:
         earliest_date=_date("NIGHTDESK_EARLIEST_DATE", "2013-01-01"),
         extra_dirs={kind: _paths(f"NIGHTDESK_EXTRA_{kind.upper()}") for kind in DECLARATION_DIRS},
     )
+
+
+def _cluster() -> str:
+    cluster = os.environ.get("NIGHTDESK_CLICKHOUSE_CLUSTER", "").strip()
+    if cluster and not os.environ.get("CLICKHOUSE_URL"):
+        raise ValueError(f"NIGHTDESK_CLICKHOUSE_CLUSTER={cluster!r} needs CLICKHOUSE_URL: "
+                         "the embedded engine is one process, never a cluster")
+    return cluster
 
 
 def _date(variable: str, default: str) -> dt.date:

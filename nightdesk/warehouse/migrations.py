@@ -9,6 +9,10 @@ Migrations are read from ``warehouse/migrations`` and the folders named by
 ``NIGHTDESK_EXTRA_MIGRATIONS``, in one version sequence: a deployment's own migrations
 take numbers the project does not use (e.g. from 1000), and a clash is an error naming
 both files.
+
+On a ClickHouse cluster (``NIGHTDESK_CLICKHOUSE_CLUSTER``) each file is rendered for the
+cluster by :mod:`nightdesk.warehouse.topology` before it runs; the ledger's checksum is
+always the file's own text, so the same files are recorded the same way on every shape.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nightdesk.warehouse.clickhouse import Warehouse, WarehouseError
+from nightdesk.warehouse.topology import Topology, render
 from nightdesk.settings import DECLARATION_DIRS, WAREHOUSE_DIR, get_settings
 
 MIGRATIONS_DIR = DECLARATION_DIRS["migrations"]
@@ -57,9 +62,14 @@ def discover(*directories: Path) -> list[Migration]:
     return [found[v] for v in sorted(found)]
 
 
+def topology() -> Topology:
+    """The topology the settings name: one server unless a cluster is configured."""
+    return Topology(get_settings().clickhouse_cluster)
+
+
 def applied(wh: Warehouse) -> dict[int, str]:
     """Version -> checksum of every migration recorded in this warehouse."""
-    wh.run_script(LEDGER_SQL.read_text())
+    wh.run_script(render(LEDGER_SQL.read_text(), topology(), source=LEDGER_SQL.name))
     rows = wh.query_rows("SELECT version, checksum FROM schema_migrations FINAL")
     return {int(v): c for v, c in rows}
 
@@ -67,6 +77,7 @@ def applied(wh: Warehouse) -> dict[int, str]:
 def migrate(wh: Warehouse, *directories: Path) -> list[Migration]:
     """Apply pending migrations in order; return the ones applied now."""
     done = applied(wh)
+    shape = topology()
     newly: list[Migration] = []
     for migration in discover(*directories):
         if migration.version in done:
@@ -76,7 +87,7 @@ def migrate(wh: Warehouse, *directories: Path) -> list[Migration]:
                     f"{wh.database!r}. Shipped migrations are never edited: add a new one."
                 )
             continue
-        wh.run_script(migration.sql)
+        wh.run_script(render(migration.sql, shape, source=migration.path.name))
         wh.insert_df("schema_migrations", _ledger_row(migration))
         newly.append(migration)
     return newly
