@@ -9,7 +9,8 @@ def init_airflow(*, warehouse_slots: int = 1, gpu_slots: int = 1) -> None:
     """Migrate Airflow's metadata DB and create or update Nightdesk's pools.
 
     One warehouse slot is required for the embedded chDB warehouse (one process per data
-    directory); a ClickHouse server can take more. One GPU slot per GPU worker.
+    directory); with a ClickHouse server the warehouse tasks use Airflow's ``default_pool``
+    (:func:`nightdesk.assets.warehouse_pool`). One GPU slot per GPU worker.
     """
     from airflow.models.pool import Pool
     from airflow.utils.db import initdb

@@ -313,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nightdesk", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("init", help="prepare data dir, warehouse migrations, demo ops DB, Airflow DB and pools")
-    p.add_argument("--warehouse-slots", type=int, default=1, help="1 for embedded chDB; more with a ClickHouse server")
+    p.add_argument("--warehouse-slots", type=int, default=1, help="slots of the warehouse pool: 1 for embedded chDB (with a ClickHouse server, warehouse tasks use default_pool)")
     p.set_defaults(fn=cmd_init)
     p = sub.add_parser("run", help="run ELT, then content, for one logical date")
     p.add_argument("--date", type=_date, default=DEMO_END)
