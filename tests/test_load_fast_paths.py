@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from nightdesk.elt import engine_csv, load
-from nightdesk.sources import arrow_csv
+from nightdesk.elt import load
 from nightdesk.sources.catalog import STOCK_PRICES, WEATHER, Source
 from nightdesk.sources.readers import FileReader
 
@@ -117,19 +116,14 @@ def _state(wh, case: Case, report: load.LoadReport) -> tuple:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_every_path_loads_what_the_careful_path_loads(warehouse, tmp_path, monkeypatch, case):
+def test_every_path_loads_what_the_careful_path_loads(warehouse, tmp_path, case):
     path = case.write(tmp_path)
     source = case.source(path)
 
-    with monkeypatch.context() as patch:
-        patch.setattr(engine_csv, "applicable", lambda *args: None)
-        patch.setattr(arrow_csv, "applicable", lambda *args: False)
-        careful = load.load_source(warehouse, source, case.day)
-        careful_state = _state(warehouse, case, careful)
-    with monkeypatch.context() as patch:
-        patch.setattr(engine_csv, "applicable", lambda *args: None)
-        arrow = load.load_source(warehouse, source, case.day)
-        arrow_state = _state(warehouse, case, arrow)
+    careful = load.load_source(warehouse, source, case.day, fast_paths=())
+    careful_state = _state(warehouse, case, careful)
+    arrow = load.load_source(warehouse, source, case.day, fast_paths=("arrow",))
+    arrow_state = _state(warehouse, case, arrow)
     default = load.load_source(warehouse, source, case.day)
     default_state = _state(warehouse, case, default)
 
