@@ -6,8 +6,13 @@ one logical date), then measures, each in a fresh subprocess with its own
 ``NIGHTDESK_DATA_DIR`` (chDB serves one data directory per process, and a fresh process
 makes ``ru_maxrss`` that measurement's own peak):
 
-* load: :func:`nightdesk.elt.load.load_source` with a :class:`FileReader` (parse, validate,
-  insert, partition swap);
+* load, three ways: :func:`nightdesk.elt.load.load_source` with a :class:`FileReader`
+  through the careful path alone (pandas parse, per-row validation: the path every file
+  took before the fast paths), through the Arrow fast path (what a ClickHouse server
+  gets), and by default (the engine's own path on the embedded warehouse); each with
+  where its time went;
+* the engine's own ``INSERT INTO raw_flights SELECT * FROM file(..., 'CSVWithNames')``
+  into a scratch copy: no validation at all, the ceiling a loader can approach;
 * transform: the ``stg_flights`` model through :func:`nightdesk.elt.transform.run_model`;
 * baseline (once per run): the naive way, one ``INSERT INTO raw_flights VALUES`` per row
   through the same :class:`Warehouse`, on a sample; rows/s is extrapolated from it, and
@@ -114,7 +119,7 @@ def _open_warehouse():
     return wh
 
 
-def measure_load(csv: Path) -> dict:
+def _measure_load(csv: Path, fast_paths: tuple[str, ...]) -> dict:
     from nightdesk.elt.load import load_source
     from nightdesk.sources.catalog import FLIGHTS, Source
     from nightdesk.sources.readers import FileReader
@@ -122,11 +127,35 @@ def measure_load(csv: Path) -> dict:
     wh = _open_warehouse()
     source = Source("flights", "raw_flights", FLIGHTS, FileReader(url=str(csv)))
     started = time.perf_counter()
-    report = load_source(wh, source, LOGICAL_DATE)
+    report = load_source(wh, source, LOGICAL_DATE, fast_paths=fast_paths)
     seconds = time.perf_counter() - started
     if report.quarantined:
         raise SystemExit(f"synthetic rows were quarantined ({report.quarantined}): the generator is wrong")
-    return {"rows": report.loaded, "seconds": seconds}
+    return {"rows": report.loaded, "seconds": seconds, "path": report.path, "stages": report.seconds}
+
+
+def measure_careful(csv: Path) -> dict:
+    return _measure_load(csv, ())
+
+
+def measure_arrow(csv: Path) -> dict:
+    return _measure_load(csv, ("arrow",))
+
+
+def measure_engine(csv: Path) -> dict:
+    return _measure_load(csv, ("engine", "arrow"))
+
+
+def measure_file_insert(csv: Path) -> dict:
+    """The engine parsing the file into a copy of raw_flights, checking nothing."""
+    wh = _open_warehouse()
+    with wh.scratch_table("raw_flights") as scratch:
+        started = time.perf_counter()
+        wh.command(f"INSERT INTO {scratch} SELECT *, 'bench', toDate({{d:String}}), 'flights', now64(3) "
+                   "FROM file({p:String}, 'CSVWithNames')", {"d": LOGICAL_DATE.isoformat(), "p": str(csv)})
+        seconds = time.perf_counter() - started
+        rows = int(wh.scalar(f"SELECT count() FROM {scratch}"))
+    return {"rows": rows, "seconds": seconds}
 
 
 def measure_transform(csv: Path) -> dict:
@@ -163,7 +192,11 @@ def measure_baseline(csv: Path) -> dict:
     return {"rows": int(wh.scalar("SELECT count() FROM raw_flights")), "seconds": seconds}
 
 
-MEASUREMENTS = {"load": measure_load, "transform": measure_transform, "baseline": measure_baseline}
+MEASUREMENTS = {"careful": measure_careful, "arrow": measure_arrow, "engine": measure_engine,
+                "file_insert": measure_file_insert, "transform": measure_transform, "baseline": measure_baseline}
+STEPS = {"careful": "load_source, careful path only (before)", "arrow": "load_source, Arrow fast path",
+         "engine": "load_source, default (engine fast path)", "file_insert": "engine's own file() insert, no checks",
+         "transform": "run_model stg_flights"}
 
 
 def _child(kind: str, csv: Path) -> None:
@@ -193,7 +226,7 @@ def main() -> None:
     if args.child:
         return _child(args.child, args.csv)
 
-    table: list[tuple[str, str, dict]] = []
+    table: list[tuple[int, str, dict]] = []
     with tempfile.TemporaryDirectory(prefix="nightdesk-bench-") as tmp:
         work = Path(tmp)
         sample = work / "baseline.csv"
@@ -205,17 +238,26 @@ def main() -> None:
             write_flights_csv(csv, rows)
             print(f"generated {rows:,} rows ({csv.stat().st_size / 2**20:,.0f} MiB CSV) "
                   f"in {time.perf_counter() - started:.0f}s", flush=True)
-            data_dir = work / f"data_{rows}"
-            table.append((f"{rows:,}", "load_source (CSV -> raw_flights)", run("load", csv, data_dir)))
-            table.append((f"{rows:,}", "run_model stg_flights", run("transform", csv, data_dir)))
+            for kind in ("careful", "arrow", "engine", "file_insert", "transform"):
+                # The transform reads what the default load left in raw_flights.
+                data_dir = work / f"data_{rows}_{'engine' if kind == 'transform' else kind}"
+                table.append((rows, kind, run(kind, csv, data_dir)))
             csv.unlink()
-    table.append((f"{args.baseline_rows:,} (sample)", "naive row-by-row INSERT", baseline))
 
-    print("| rows | step | seconds | rows/s | peak RSS (MiB) |")
-    print("|---:|---|---:|---:|---:|")
-    for rows, step, r in table:
-        print(f"| {rows} | {step} | {r['seconds']:,.1f} | {r['rows'] / r['seconds']:,.0f} | {r['peak_rss_mib']:,.0f} |")
+    print("| rows | step | seconds | rows/s | vs careful | vs file() insert | peak RSS (MiB) | where the time went (s) |")
+    print("|---:|---|---:|---:|---:|---:|---:|---|")
+    for rows, kind, r in table:
+        rate = r["rows"] / r["seconds"]
+        same = {k: x for n, k, x in table if n == rows}
+        careful = same["careful"]["rows"] / same["careful"]["seconds"]
+        ceiling = same["file_insert"]["rows"] / same["file_insert"]["seconds"]
+        stages = ", ".join(f"{stage} {s:.1f}" for stage, s in r.get("stages", {}).items())
+        ratios = "| | |" if kind == "transform" else f"| {rate / careful:.1f}x | {rate / ceiling:.2f}x |"
+        print(f"| {rows:,} | {STEPS[kind]} | {r['seconds']:,.1f} | {rate:,.0f} {ratios} "
+              f"{r['peak_rss_mib']:,.0f} | {stages} |")
     rate = baseline["rows"] / baseline["seconds"]
+    print(f"| {args.baseline_rows:,} (sample) | naive row-by-row INSERT | {baseline['seconds']:,.1f} | {rate:,.0f} "
+          f"| | | {baseline['peak_rss_mib']:,.0f} | |")
     for rows in args.rows:
         print(f"naive baseline extrapolated to {rows:,} rows: {rows / rate / 3600:,.1f} hours at {rate:,.0f} rows/s")
 

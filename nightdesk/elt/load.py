@@ -9,19 +9,36 @@ A due date that yields no rows is an empty day: the source's policy decides whet
 is loaded (status ``empty``, the date's partition emptied) or refused (status ``failed``,
 the date's earlier rows kept), so a header-only file cannot wipe a day that had rows.
 A date the source is not due on is recorded as ``skipped`` and loads nothing.
+
+A plain CSV/TSV file is first offered to a fast path that loads a clean file without
+per-row work in Python: the engine itself (:mod:`nightdesk.elt.engine_csv`) for a local
+file on the embedded warehouse, else Arrow (:mod:`nightdesk.sources.arrow_csv`). At its
+first doubt the scratch table is emptied and the file is read again through the careful
+path (:func:`~nightdesk.sources.schema.validate`), which alone decides what is
+quarantined and why. ``LoadReport.path`` says which path loaded the rows and
+``LoadReport.seconds`` where the time went.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import uuid
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from nightdesk.warehouse.clickhouse import Warehouse
+from nightdesk.elt import engine_csv
+from nightdesk.sources import arrow_csv
 from nightdesk.sources.catalog import Source
+from nightdesk.sources.readers import CHUNK_ROWS
 from nightdesk.sources.schema import KeyTracker, SourceError, validate
+from nightdesk.warehouse.clickhouse import Warehouse
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -36,25 +53,40 @@ class LoadReport:
     quarantined: int = 0
     status: str = "ok"
     note: str = ""
+    #: ``engine`` or ``arrow`` (a fast path loaded a clean file), or ``careful`` (per-row validation).
+    path: str = "careful"
+    #: why the fast path handed over to the careful one, when it did.
+    handed_over: str = ""
+    #: seconds per stage: ``read``, ``validate``, ``insert`` (careful path), ``read_validate``
+    #: and ``insert`` (Arrow), ``engine`` (the engine's single statement), ``swap``.
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - started
 
 
 class EmptyDayRefused(SourceError):
     """A due date yielded no rows and the source's policy does not allow that."""
 
 
-def load_source(
-    wh: Warehouse,
-    source: Source,
-    logical_date: dt.date,
-    *,
-    progress: Callable[[int], None] | None = None,
-) -> LoadReport:
+#: The fast paths, in the order they are offered a file.
+FAST_PATHS = ("engine", "arrow")
+
+
+def load_source(wh: Warehouse, source: Source, logical_date: dt.date, *,
+                fast_paths: tuple[str, ...] = FAST_PATHS) -> LoadReport:
     """Load ``source``'s rows for ``logical_date``; returns where every row went.
 
-    :param progress: called with the number of rows of each chunk as it is loaded.
+    :param fast_paths: the fast paths a file may take (benchmarks and tests compare them
+        by narrowing this); ``()`` always reads through the careful path.
     """
     import pandas as pd
 
@@ -63,17 +95,8 @@ def load_source(
     meta = {"_batch_id": report.batch_id, "_logical_date": logical_date, "_source": source.name}
     try:
         with wh.scratch_table(source.table) as good_table, wh.scratch_table("quarantine") as bad_table:
-            keys = KeyTracker()
-            origin = source.reader.describe()  # named in reasons of rows that come without a file and line
-            for chunk in source.reader.read(logical_date):
-                checked = validate(chunk, source.schema, source=source.name,
-                                   first_row=report.extracted + 1, keys=keys, origin=origin)
-                now = pd.Timestamp.now(tz="UTC")
-                report.extracted += len(chunk)
-                report.loaded += wh.insert_df(good_table, checked.good.assign(**meta, _loaded_at=now))
-                report.quarantined += wh.insert_df(bad_table, checked.bad.assign(**meta, _loaded_at=now))
-                if progress:
-                    progress(len(chunk))
+            if not _load_clean(wh, source, logical_date, report, good_table, meta, fast_paths):
+                _load_careful(wh, source, logical_date, report, good_table, bad_table, meta)
             quarantine_partition = f"tuple('{source.name}', '{logical_date.isoformat()}')"
             if report.loaded == 0:
                 # No usable rows: none read, or every one quarantined (a hostile file). Either
@@ -87,17 +110,100 @@ def load_source(
                                                             if report.quarantined else "")
                         + "; the date's earlier rows are kept")
                 report.status, report.note = "empty", why
-            wh.swap_partition(source.table, f"'{logical_date.isoformat()}'", good_table)
-            wh.swap_partition("quarantine", quarantine_partition, bad_table)
+            with report.timed("swap"):
+                wh.swap_partition(source.table, f"'{logical_date.isoformat()}'", good_table)
+                wh.swap_partition("quarantine", quarantine_partition, bad_table)
     except Exception as exc:
         _record(wh, source, report, started, status="failed", error=f"{type(exc).__name__}: {exc}")
         raise
     _record(wh, source, report, started, status=report.status, error=report.note)
     if report.status == "empty":
         log.warning("%s for %s: %s", source.name, logical_date, report.note)
-    log.info("loaded %s for %s: %d extracted, %d loaded, %d quarantined",
-             source.name, logical_date, report.extracted, report.loaded, report.quarantined)
+    log.info("loaded %s for %s through the %s path: %d extracted, %d loaded, %d quarantined (%s)",
+             source.name, logical_date, report.path, report.extracted, report.loaded, report.quarantined,
+             ", ".join(f"{stage} {s:.2f} s" for stage, s in report.seconds.items()))
     return report
+
+
+def _load_clean(wh: Warehouse, source: Source, logical_date: dt.date, report: LoadReport,
+                good_table: str, meta: dict[str, Any], fast_paths: tuple[str, ...]) -> bool:
+    """Load a clean file through a fast path; ``False`` (scratch table emptied, counts
+    reset) when the file is not one a fast path may take or holds anything in doubt."""
+    unknown = set(fast_paths) - set(FAST_PATHS)
+    if unknown:
+        raise ValueError(f"unknown fast paths {sorted(unknown)}: use {', '.join(FAST_PATHS)}")
+    local = (engine_csv.applicable(wh, source.reader, source.schema, logical_date)
+             if "engine" in fast_paths else None)
+    if local is None and not ("arrow" in fast_paths and arrow_csv.applicable(source.reader, source.schema)):
+        return False
+    try:
+        if local is not None:
+            with report.timed("engine"):
+                report.loaded = engine_csv.load(wh, source.reader, source.schema, logical_date, local,
+                                                good_table, meta)
+            report.path = "engine"
+        else:
+            _load_arrow(wh, source, logical_date, report, good_table, meta)
+            report.path = "arrow"
+    except arrow_csv.NotClean as doubt:
+        log.info("%s for %s: %s; reading it through the careful path", source.name, logical_date, doubt)
+        report.handed_over, report.loaded = str(doubt), 0
+        wh.command(f"TRUNCATE TABLE {good_table}")
+        return False
+    report.extracted = report.loaded
+    return True
+
+
+def _load_arrow(wh: Warehouse, source: Source, logical_date: dt.date, report: LoadReport,
+                good_table: str, meta: dict[str, Any]) -> None:
+    tables = arrow_csv.clean_tables(source.reader, source.schema, logical_date, rows=CHUNK_ROWS,
+                                    keys=KeyTracker())
+    while True:
+        with report.timed("read_validate"):
+            table = next(tables, None)
+        if table is None:
+            return
+        with report.timed("insert"):
+            report.loaded += wh.insert_arrow(good_table, _with_meta(table, meta))
+
+
+def _load_careful(wh: Warehouse, source: Source, logical_date: dt.date, report: LoadReport,
+                  good_table: str, bad_table: str, meta: dict[str, Any]) -> None:
+    """Validate every row: good ones to the scratch table, the rest to the quarantine's."""
+    import pandas as pd
+
+    keys = KeyTracker()
+    origin = source.reader.describe()  # named in reasons of rows that come without a file and line
+    chunks = source.reader.read(logical_date)
+    while True:
+        with report.timed("read"):
+            chunk = next(chunks, None)
+        if chunk is None:
+            return
+        with report.timed("validate"):
+            checked = validate(chunk, source.schema, source=source.name,
+                               first_row=report.extracted + 1, keys=keys, origin=origin)
+        now = pd.Timestamp.now(tz="UTC")
+        report.extracted += len(chunk)
+        with report.timed("insert"):
+            report.loaded += wh.insert_df(good_table, checked.good.assign(**meta, _loaded_at=now))
+            report.quarantined += wh.insert_df(bad_table, checked.bad.assign(**meta, _loaded_at=now))
+
+
+def _with_meta(table: pa.Table, meta: dict[str, Any]) -> pa.Table:
+    """``table`` with the load's columns, built as constant arrays (no per-row Python)."""
+    import numpy as np
+    import pyarrow as pa
+
+    n = table.num_rows
+    zeros = pa.array(np.zeros(n, dtype="int32"))
+    now_ms = int(time.time() * 1000)
+    days = (meta["_logical_date"] - dt.date(1970, 1, 1)).days
+    return (table
+            .append_column("_batch_id", pa.DictionaryArray.from_arrays(zeros, pa.array([meta["_batch_id"]])))
+            .append_column("_logical_date", pa.array(np.full(n, days, dtype="int32"), pa.date32()))
+            .append_column("_source", pa.DictionaryArray.from_arrays(zeros, pa.array([meta["_source"]])))
+            .append_column("_loaded_at", pa.array(np.full(n, now_ms, dtype="int64"), pa.timestamp("ms", "UTC"))))
 
 
 def record_skip(wh: Warehouse, source: Source, logical_date: dt.date, reason: str) -> LoadReport:

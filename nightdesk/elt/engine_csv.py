@@ -1,0 +1,229 @@
+"""The engine's own path for a local CSV/TSV file on the embedded warehouse.
+
+ClickHouse parses a CSV file faster than anything in Python (benchmarks/load_throughput.py
+measures its ``INSERT ... SELECT FROM file()`` as the ceiling). Here the engine reads the
+file as text, types every column and checks it as the validator would, all in one
+``INSERT ... SELECT``, and ``throwIf`` aborts the statement at the first row it cannot
+vouch for. Like :mod:`nightdesk.sources.arrow_csv`, this path never judges a row bad: an
+abort, or anything else it is unsure of, raises :class:`~nightdesk.sources.arrow_csv.NotClean`
+and the loader empties the scratch table and reads the file through the careful path,
+which alone quarantines rows and names their file, line, column and value.
+
+Where the engine's reading of text differs from pandas', the checks are stricter than
+the validator rather than different from it, so a row this path loads holds the values
+the careful path would load:
+
+- values are read untrimmed, with ``\\N`` meaning nothing (the null marker is a token
+  no file holds); ``""``, ``NA`` and ``null`` are missing, as in
+  :data:`~nightdesk.sources.formats.NA_VALUES`;
+- a value with leading or trailing whitespace, bytes that are not UTF-8, an integer
+  not written as plain digits, a number not written plainly, a date or timestamp not in
+  plain ISO 8601 (or one the engine would silently normalise, like February 31) aborts;
+- floats are parsed exactly (``precise_float_parsing``); a primary key seen twice aborts
+  (checked after the insert, on the scratch table).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from pathlib import Path
+
+from nightdesk.sources.arrow_csv import NotClean
+from nightdesk.sources.readers import _GLOB, FileReader
+from nightdesk.sources.schema import FINITE_LIMIT, Column, Schema
+from nightdesk.warehouse.clickhouse import Warehouse
+
+# Compressions both fsspec's ``compression="infer"`` and the engine's ``file()`` infer
+# from the suffix, so both paths read the same bytes.
+_COMPRESSED = (".gz", ".bz2", ".xz")
+# Every character Python's str.strip() removes (the validator strips text values).
+_STRIPPED = "".join(chr(c) for c in range(0x110000) if chr(c).strip() == "")
+_STRIPPED_SET = "(" + ", ".join("char(" + ", ".join(str(b) for b in c.encode()) + ")" for c in _STRIPPED) + ")"
+_INT_TEXT = r"^[+-]?[0-9]+$"
+_FLOAT_TEXT = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+_DATE_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_DATETIME_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-][0-9]{2}:?[0-9]{2})?$"
+# The Date column's range; dates outside it are left to the careful path.
+_DATE_RANGE = ("1970-01-02", "2149-06-05")
+_ABORT = "nightdesk: not clean"
+
+
+def applicable(wh: Warehouse, reader: object, schema: Schema, logical_date: dt.date) -> Path | None:
+    """The local file this path can load for ``reader``, or ``None``."""
+    from nightdesk.settings import get_settings
+    from nightdesk.sources import arrow_csv
+
+    if not get_settings().embedded or not arrow_csv.applicable(reader, schema):
+        return None
+    assert isinstance(reader, FileReader)
+    url = reader.resolved_url(logical_date).removeprefix("file://")
+    if "://" in url or _GLOB.search(url) or url.lower().endswith(".zip"):
+        return None
+    path = Path(url)
+    return path if path.is_file() else None
+
+
+def load(wh: Warehouse, reader: FileReader, schema: Schema, logical_date: dt.date, path: Path,
+         table: str, meta: dict[str, object]) -> int:
+    """Insert the file's rows of ``logical_date`` into ``table``; returns the rows inserted."""
+    header = _header(path, reader)
+    reverse = {new: old for old, new in dict(reader.rename).items()}
+    raw = {col.name: reverse.get(col.name, col.name) for col in schema.columns}
+    missing = [name for name in raw.values() if name not in header]
+    if missing:
+        raise NotClean(f"{path}: columns {missing} are missing")
+    date_columns = [reverse.get(c, c) for c in ([reader.date_column] if reader.date_column else
+                                                 list(reader.date_parts or ()))]
+    needed = list(dict.fromkeys([*raw.values(), *date_columns]))
+    if any(name not in header for name in needed):
+        raise NotClean(f"{path}: date columns are missing")
+    structure = ", ".join(f"{_quoted(name)} String" for name in needed)
+    # The inner query reads and types each value once (``t<i>``); the outer one checks
+    # the texts (``r<i>``) and typed values and aborts at the first doubt.
+    texts = {name: f"r{i}" for i, name in enumerate(needed)}
+    inner = [f"{_quoted(name)} AS {alias}" for name, alias in texts.items()]
+    inner += [f"{_typed(col, texts[raw[col.name]])} AS t{i}" for i, col in enumerate(schema.columns)]
+    checks = [check for i, col in enumerate(schema.columns)
+              for check in _checks(col, texts[raw[col.name]], f"t{i}")]
+    dated, keep = _on_date(reader, [texts[c] for c in date_columns])
+    columns = ", ".join([*schema.names, *meta, "_loaded_at"])
+    sql = (f"INSERT INTO {table} ({columns}) SELECT "
+           + ", ".join([f"t{i}" for i in range(len(schema.columns))]
+                       + [f"{{meta_{i}:String}}" for i in range(len(meta))] + ["now64(3)"])
+           + f" FROM (SELECT {', '.join(inner)} FROM file({{path:String}}, {{format:String}}, {{structure:String}}))"
+           # Every row's date must be readable; only the logical date's rows are checked
+           # further (the careful path never judges the others). Evaluated in this order,
+           # each condition only for the rows the ones before it kept (short-circuit).
+           + f" WHERE throwIf(NOT ({' AND '.join(dated) or '1'}), '{_ABORT}') = 0 AND ({keep})"
+           + f" AND throwIf(NOT ({' AND '.join(checks) or '1'}), '{_ABORT}') = 0")
+    sep = _separator(reader)
+    params: dict[str, object] = {"path": str(path), "structure": structure,
+                                 "format": "CustomSeparatedWithNames" if sep == "\t" else "CSVWithNames",
+                                 "date": logical_date.isoformat(), "limit": FINITE_LIMIT}
+    params |= {f"meta_{i}": str(value) for i, value in enumerate(meta.values())}
+    settings: dict[str, object] = {
+        # The engine's CSV format refuses a tab: CustomSeparated with CSV quoting reads TSV
+        # as pandas does (quotes honoured, no backslash escapes).
+        **({"format_custom_escaping_rule": "CSV", "format_custom_field_delimiter": sep,
+            "format_custom_row_after_delimiter": "\n"} if sep == "\t" else {"format_csv_delimiter": sep}),
+        "format_csv_null_representation": f"\x01{uuid.uuid4().hex}",  # no \\N magic
+        "input_format_csv_trim_whitespaces": 0,
+        "format_csv_allow_single_quotes": 0,
+        "input_format_csv_empty_as_default": 1,
+        "input_format_csv_allow_variable_number_of_columns": 0,
+        "input_format_skip_unknown_fields": 1,
+        "precise_float_parsing": 1,
+        "short_circuit_function_evaluation": "force_enable",
+    }
+    try:
+        before = int(wh.scalar(f"SELECT count() FROM {table}"))
+        wh.command(sql, params, settings=settings)
+        inserted = int(wh.scalar(f"SELECT count() FROM {table}")) - before
+    except Exception as exc:  # an abort, or a file the engine cannot read as the careful path would
+        raise NotClean(f"{path}: {_first_line(exc)}") from exc
+    if schema.primary_key and _has_duplicate(wh, table, schema.primary_key):
+        raise NotClean(f"{path}: a duplicate primary key")
+    return inserted
+
+
+def _header(path: Path, reader: FileReader) -> list[str]:
+    """The file's column names as the careful path reads them (pandas), so both agree on
+    what is missing; a header that repeats a name is left to the careful path."""
+    import pandas as pd
+
+    sep = _separator(reader)
+    try:
+        names = list(pd.read_csv(path, nrows=0, dtype=str, sep=sep, encoding=reader.encoding,
+                                 compression="infer").columns)
+    except Exception as exc:
+        raise NotClean(f"{path}: {_first_line(exc)}") from exc
+    if any(re.search(r"\.\d+$", n) and n.rsplit(".", 1)[0] in names for n in names):
+        raise NotClean(f"{path}: the header repeats a column name")
+    return names
+
+
+def _separator(reader: FileReader) -> str:
+    default = "\t" if reader.format == "tsv" else ","
+    return str(reader.read_options.get("sep", reader.read_options.get("delimiter", default)))
+
+
+def _typed(col: Column, v: str) -> str:
+    """The engine expression for ``col``'s value, from its text ``v``."""
+    present = _present(v)
+    value = {
+        "int": f"toInt64OrNull({v})",
+        "float": f"toFloat64OrNull({v})",
+        "str": v,
+        "date": f"toDate32OrNull({v})",
+        "datetime": f"parseDateTime64BestEffortOrNull({v}, 0, 'UTC')",
+    }[col.type]
+    return f"if({present}, {value}, NULL)"
+
+
+def _checks(col: Column, v: str, typed: str) -> list[str]:
+    """Conditions every row must meet for the engine to vouch for ``col``'s value, from
+    its text ``v`` and its typed value ``typed``."""
+    present = _present(v)
+    shape = {"int": _INT_TEXT, "float": _FLOAT_TEXT, "date": _DATE_TEXT, "datetime": _DATETIME_TEXT}.get(col.type)
+    if shape:  # an ASCII shape: no whitespace, no bytes outside UTF-8
+        checks = [f"(NOT {present} OR (match({v}, '{shape}') AND {typed} IS NOT NULL))"]
+    else:
+        checks = [f"isValidUTF8({v})", f"substringUTF8({v}, 1, 1) NOT IN {_STRIPPED_SET}",
+                  f"substringUTF8({v}, -1, 1) NOT IN {_STRIPPED_SET}"]
+    if not col.nullable:
+        checks.append(present)
+    if col.type == "date":
+        checks.append(f"(NOT {present} OR (toString({typed}) = {v} AND {v} BETWEEN '{_DATE_RANGE[0]}' "
+                      f"AND '{_DATE_RANGE[1]}'))")
+    if col.type == "datetime":  # the engine normalises 2013-02-31; the validator refuses it
+        checks.append(f"(NOT {present} OR toString(toDate32OrNull(substring({v}, 1, 10))) = substring({v}, 1, 10))")
+    if col.type == "float" and col.finite:
+        checks.append(f"(NOT {present} OR abs({typed}) <= {{limit:Float64}})")
+    if col.min is not None:
+        checks.append(f"(NOT {present} OR {typed} >= {col.min!r})")
+    if col.max is not None:
+        checks.append(f"(NOT {present} OR {typed} <= {col.max!r})")
+    if col.allowed is not None:
+        allowed = ", ".join("'" + a.replace("\\", "\\\\").replace("'", "\\'") + "'" for a in col.allowed)
+        checks.append(f"(NOT {present} OR {v} IN ({allowed}))")
+    return checks
+
+
+def _on_date(reader: FileReader, columns: list[str]) -> tuple[list[str], str]:
+    """(conditions every row's date must meet, the condition keeping the logical date's
+    rows). A date the careful path cannot read passes on to be judged by the validator:
+    here it aborts."""
+    if reader.date_column:
+        (v,) = columns
+        return [f"match({v}, '{_DATE_TEXT}')", f"toString(toDate32OrNull({v})) = {v}"], f"{v} = {{date:String}}"
+    if reader.date_parts:
+        y, m, d = (f"toInt64OrNull({c})" for c in columns)
+        built = f"makeDate32({y}, {m}, {d})"
+        return ([f"match({c}, '{_INT_TEXT}')" for c in columns]
+                + [f"{y} BETWEEN 1971 AND 2148", f"{m} BETWEEN 1 AND 12", f"{d} BETWEEN 1 AND 31",
+                   f"toDayOfMonth({built}) = {d}"],
+                f"{built} = toDate32({{date:String}})")
+    return [], "1"
+
+
+def _present(v: str) -> str:
+    return f"({v} NOT IN ('', 'NA', 'null'))"
+
+
+def _has_duplicate(wh: Warehouse, table: str, key: tuple[str, ...]) -> bool:
+    columns = ", ".join(_quoted(k) for k in key)
+    return bool(wh.scalar(f"SELECT count() > 0 FROM (SELECT 1 FROM {table} GROUP BY {columns} HAVING count() > 1)"))
+
+
+def _quoted(name: str) -> str:
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc)
+    if _ABORT in text:
+        return "a row the engine cannot vouch for"
+    return (text.splitlines() or [type(exc).__name__])[0][:200]
+

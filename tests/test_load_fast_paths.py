@@ -1,0 +1,157 @@
+"""The fast load paths (the engine's for local files, Arrow's elsewhere) load exactly what
+the careful path loads, and hand every file they are unsure of to it.
+
+Each case is loaded three times into the same date: through the careful path alone,
+through Arrow (as on a ClickHouse server), and by default (the engine's path, on the
+embedded warehouse). Raw rows, quarantine rows and counts must be identical, whichever
+path ran. Each case owns one date in September or October 2013.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from nightdesk.elt import load
+from nightdesk.sources.catalog import STOCK_PRICES, WEATHER, Source
+from nightdesk.sources.readers import FileReader
+
+STOCKS = "ticker,trade_date,open,high,low,close,volume,adj_close"
+WEATHER_HEADER = "origin,year,month,day,hour,temp,dewp,humid,wind_dir,wind_speed,wind_gust,precip,pressure,visib,time_hour"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    day: dt.date
+    lines: tuple[str, ...]
+    paths: tuple[str, str]  # the paths that load it with Arrow first and by default (engine first)
+    weather: bool = False
+    suffix: str = ".csv"
+
+    def write(self, folder: Path) -> Path:
+        path = folder / f"{self.name}{self.suffix}"
+        text = "\n".join(self.lines).format(day=self.day, y=self.day.year, m=self.day.month, d=self.day.day) + "\n"
+        if self.suffix == ".csv.gz":
+            path.write_bytes(gzip.compress(text.encode()))
+        elif self.suffix == ".tsv":
+            path.write_text(text.replace(",", "\t"))
+        else:
+            path.write_text(text, encoding="utf-8")
+        return path
+
+    def source(self, path: Path) -> Source:
+        if self.weather:
+            return Source(f"fast_{self.name}", "raw_weather", WEATHER,
+                          FileReader(url=str(path), date_parts=("year", "month", "day")))
+        return Source(f"fast_{self.name}", "raw_stock_prices", STOCK_PRICES,
+                      FileReader(url=str(path), date_column="trade_date"))
+
+
+FAST, CAREFUL = ("arrow", "engine"), ("careful", "careful")
+
+
+def _day(n: int) -> dt.date:
+    return dt.date(2013, 9, 2) + dt.timedelta(days=n)
+
+
+CASES = [
+    Case("plain", _day(0), (STOCKS, "AAPL,{day},10,11,9,10.5,1000,10.5", "MSFT,{day},20,21,19,20.5,2000,20.1"), FAST),
+    Case("missing_values", _day(1), (STOCKS, 'AAPL,{day},10,11,9,10.5,1000,NA', '"IBM",{day},1,2,0.5,1.5,3,null',
+                                     'GOOG,{day},1e2,2.5E2,.5,100.,0,""', "AMZN,{day},0.1,0.2,0.05,0.15,007,"), FAST),
+    Case("other_days_in_the_file", _day(2), (STOCKS, "AAPL,2013-01-02,1,2,1,1,1,1", "AAPL,{day},3,4,2,3,30,3",
+                                             "MSFT,2014-12-31,abc,2,1,-1,1.5,1"), FAST),
+    Case("literal_backslash_n_and_unicode", _day(3), (STOCKS, r"\N,{day},1,2,1,1,1,1", "Ünï_çødé,{day},1,2,1,1,1,1",
+                                                       '"A,B",{day},1,2,1,1,1,1'), FAST),
+    Case("tab_separated", _day(4), (STOCKS, "AAPL,{day},1,2,1,1,1,1"), FAST, suffix=".tsv"),
+    Case("gzip", _day(5), (STOCKS, "AAPL,{day},1,2,1,1,1,1", "IBM,{day},5,6,4,5,50,"), FAST, suffix=".csv.gz"),
+    Case("weather_date_parts_and_timestamps", _day(6), (
+        WEATHER_HEADER,
+        "EWR,{y},{m},{d},1,39.02,26.06,59.37,270,10.35702,NA,0,1012,10,{day} 01:00:00",
+        "JFK,{y},{m},{d},2,39.02,,59.37,,,NA,0,NA,10,{day} 02:00:00",
+        "LGA,2013,1,1,3,39.02,26.06,59.37,270,10.35,NA,0,1012,10,2013-01-01 03:00:00"), FAST, weather=True),
+    # Arrow reads a column of one timestamp form at a time; the engine reads each value.
+    Case("timestamp_forms", _day(16), (
+        WEATHER_HEADER,
+        "EWR,{y},{m},{d},1,39.02,26.06,59.37,270,10.35702,NA,0,1012,10,{day} 01:00:00",
+        "JFK,{y},{m},{d},2,39.02,,59.37,,,NA,0,NA,10,{day}T02:00:00Z",
+        "LGA,{y},{m},{d},3,39.02,26.06,59.37,270,10.35,NA,0,1012,10,{day} 04:00:00+01:00"), ("careful", "engine"),
+        weather=True),
+    Case("line_break_inside_a_value", _day(7), (STOCKS, '"AA\nPL",{day},1,2,1,1,1,1', "IBM,{day},1,2,1,1,1,1"), FAST),
+    Case("columns_reordered_and_extra", _day(17), ("volume,extra,close,low,high,open,trade_date,ticker,adj_close",
+                                                   "5,x,1,1,2,1,{day},AAPL,", "6,y,2,2,3,2,{day},IBM,2"), FAST),
+    Case("windows_line_ends_and_a_byte_order_mark", _day(18), ("\ufeff" + STOCKS + "\r", "AAPL,{day},1,2,1,1,1,1\r",
+                                                               "IBM,{day},1,2,1,1,1,\r"), FAST),
+    # Rows only the careful path may judge: each hands the file over, with the same outcome.
+    Case("space_around_a_value", _day(8), (STOCKS, " AAPL ,{day},1,2,1,1,1,1", "IBM,{day},1,2,1,1,1,1"), CAREFUL),
+    Case("no_break_space_at_the_edge", _day(9), (STOCKS, "AAPL\u00a0,{day},1,2,1,1,1,1"), CAREFUL),
+    Case("integer_written_as_a_float", _day(10), (STOCKS, "AAPL,{day},1,2,1,1,1.0,1", "IBM,{day},1,2,1,1,+5,1"), CAREFUL),
+    Case("a_bad_row", _day(11), (STOCKS, "AAPL,{day},1,2,1,1,1,1", "GOOG,{day},abc,41,39,40.5,4000,40.5",
+                                 "AMZN,{day},50,51,49,-5,5000,50.5", "INTC,{day},80,81"), CAREFUL),
+    Case("duplicate_key", _day(12), (STOCKS, "AAPL,{day},1,2,1,1,1,1", "AAPL,{day},3,4,3,3,3,3"), CAREFUL),
+    Case("blank_line_and_too_many_fields", _day(13), (STOCKS, "AAPL,{day},1,2,1,1,1,1", "",
+                                                      "IBM,{day},1,2,1,1,1,1,extra,more"), CAREFUL),
+    Case("infinite_and_huge_numbers", _day(14), (STOCKS, "AMZN,{day},1,2,1,1,1,1", "AAPL,{day},inf,2,1,1,1,1", "IBM,{day},1e308,2,1,1,1,1",
+                                                 "MSFT,{day},1,2,1,1,99999999999999999999,1"), CAREFUL),
+    Case("impossible_dates", _day(15), (WEATHER_HEADER,
+                                        "EWR,{y},{m},{d},1,39,26,59,270,10,NA,0,1012,10,{y}-02-31 01:00:00",
+                                        "JFK,{y},2,30,2,39,26,59,270,10,NA,0,1012,10,{day} 02:00:00",
+                                        "LGA,{y},{m},{d},3,39,26,59,270,10,NA,0,1012,10,{day} 03:00:00"), CAREFUL,
+         weather=True),
+]
+
+
+def _state(wh, case: Case, report: load.LoadReport) -> tuple:
+    table = "raw_weather" if case.weather else "raw_stock_prices"
+    raw = wh.query_df(f"SELECT * EXCEPT (_batch_id, _loaded_at) FROM {table} WHERE _logical_date = {{d:Date}} "
+                      "AND _source = {s:String} ORDER BY ALL", {"d": case.day, "s": f"fast_{case.name}"})
+    bad = wh.query_rows("SELECT row_number, record, reason FROM quarantine WHERE _logical_date = {d:Date} "
+                        "AND _source = {s:String} ORDER BY row_number", {"d": case.day, "s": f"fast_{case.name}"})
+    raw = raw.astype(object).where(raw.notna(), None)  # NaN != NaN; None == None
+    return raw.to_dict(orient="list"), bad, (report.extracted, report.loaded, report.quarantined, report.status)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_every_path_loads_what_the_careful_path_loads(warehouse, tmp_path, case):
+    path = case.write(tmp_path)
+    source = case.source(path)
+
+    careful = load.load_source(warehouse, source, case.day, fast_paths=())
+    careful_state = _state(warehouse, case, careful)
+    arrow = load.load_source(warehouse, source, case.day, fast_paths=("arrow",))
+    arrow_state = _state(warehouse, case, arrow)
+    default = load.load_source(warehouse, source, case.day)
+    default_state = _state(warehouse, case, default)
+
+    assert careful.path == "careful" and careful_state[2][1] > 0
+    assert arrow_state == careful_state
+    assert default_state == careful_state
+    assert (arrow.path, default.path) == case.paths, (arrow.handed_over, default.handed_over)
+    for report in (arrow, default):
+        assert bool(report.handed_over) == (report.path == "careful"), report.handed_over
+
+
+def test_a_file_the_careful_path_refuses_is_refused_the_same_way(warehouse):
+    """Bytes that are not UTF-8: the engine would store them; it hands over instead, and the
+    careful path fails the load naming the byte and line, as before."""
+    from nightdesk.sources.schema import SourceError
+
+    path = Path(__file__).parent / "fixtures" / "hostile" / "not_utf8.csv"
+    source = Source("fast_not_utf8", "raw_stock_prices", STOCK_PRICES, FileReader(url=str(path), date_column="trade_date"))
+    with pytest.raises(SourceError, match="utf-8"):
+        load.load_source(warehouse, source, dt.date(2013, 7, 5))  # the fixture's date; the failed load swaps nothing in
+
+
+def test_the_demo_sources_load_through_the_engine(warehouse):
+    """The bundled stock prices (a gzip file, renamed columns) and weather (date parts)."""
+    from nightdesk.sources.catalog import load_sources
+
+    catalog = load_sources()
+    for name, day in (("stock_prices", dt.date(2013, 2, 28)), ("weather", dt.date(2013, 2, 28))):
+        report = load.load_source(warehouse, catalog[name], day)
+        assert report.path == "engine" and report.loaded > 0 and report.quarantined == 0, report
+        assert set(report.seconds) >= {"engine", "swap"}
