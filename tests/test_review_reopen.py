@@ -4,7 +4,6 @@ that lets the audit hold ``reopen``, and the export that carries it to the wareh
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -119,6 +118,29 @@ def test_a_reopen_racing_approvals_of_the_rejected_draft_lets_nothing_through_un
     final = queue.get(draft_id)
     assert (final.state, final.version, final.decided_by) == ("queued", version + 1, None)
     assert sum(e.action == "approve" for e in queue.history(draft_id)) == 0
+
+
+def test_a_store_from_before_the_reopen_revision_is_upgraded_with_its_trail(review_url):
+    """At revision 0002 the audit refuses a ``reopen`` row; opening the store upgrades it
+    (rebuilding the audit table on SQLite) and keeps every earlier row."""
+    q = ReviewQueue(review_url, clock=Clock())
+    version = _rejected(q, edit=True)
+    q.close()
+    engine = sa.create_engine(review_url)
+    with engine.begin() as conn:
+        command.downgrade(schema.alembic_config(conn), "0002")
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO review_audit (draft_id, actor, action, from_state, to_state, at, details) "
+                             "VALUES (:d, 'bob', 'reopen', 'rejected', 'queued', :at, '{}')"),
+                     {"d": item().draft_id, "at": Clock().now})
+    engine.dispose()
+
+    q = ReviewQueue(review_url, clock=Clock())
+    q.reopen(item().draft_id, "bob", version, "it was fine")
+    history = q.history(item().draft_id)
+    assert [(e.id, e.action) for e in history[:3]] == [(1, "enqueue"), (2, "edit"), (3, "reject")]
+    assert [e.action for e in history[3:]] == ["reopen"]  # its id: whatever the sequence gives after the refusal
+    q.close()
 
 
 def test_downgrading_below_the_reopen_revision_keeps_the_trail(review_url):

@@ -39,7 +39,6 @@ class Plan:
 
     included: list[ItemView]
     excluded: dict[str, str] = field(default_factory=dict)
-    selected: dict[str, int] = field(default_factory=dict)
 
     @property
     def versions(self) -> dict[str, int]:
@@ -101,7 +100,7 @@ def plan(queue: ReviewQueue, selection: dict[str, int]) -> Plan:
             excluded[draft_id] = f"its checks did not pass ({item.verdict}): approve it on its own page"
         else:
             included.append(item)
-    return Plan(included, excluded, selection)
+    return Plan(included, excluded)
 
 
 def changed_message(now: Plan, confirmed: str) -> str:

@@ -28,7 +28,7 @@ from nightdesk.review.errors import ItemNotFound, ReviewError
 from nightdesk.review.queue import QueueFilter
 from nightdesk.review.states import REJECTED, STATES, TRANSITIONS, UNDECIDED
 from nightdesk.review.verdict import FAILED, PASSED, VERDICTS, verdict, verified_of
-from nightdesk.review.views import ItemView
+from nightdesk.review.views import AuditEventView, ItemView
 from nightdesk.review.web import auth, bulk, csrf, outcomes, render
 from nightdesk.review.web.app import render as render_page
 from nightdesk.review.web.app import authenticate, services, set_session, url
@@ -236,7 +236,7 @@ def draft_page(request: Request, editor: auth.Editor, draft_id: str, shown: Flas
     )
 
 
-def _refused_edit(events: list, shown: Flash | None, editor: str) -> str | None:
+def _refused_edit(events: list[AuditEventView], shown: Flash | None, editor: str) -> str | None:
     """The text of the editor's refused edit that ``shown`` points at, to put back in the edit box."""
     if shown is None or shown.restore is None:
         return None
