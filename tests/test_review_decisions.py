@@ -6,6 +6,7 @@ Reuses the seeded stores and the login helpers of ``test_review_web``.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 
@@ -24,7 +25,10 @@ from test_review_web import (  # noqa: F401 - fixtures  # pytest puts tests/ on 
     stores,
 )
 
+from starlette.requests import Request
+
 from nightdesk.review.web.csrf import HEADER
+from nightdesk.review.web.flash import COOKIE_NAME, MAX_VALUE_CHARS, Flash, FlashSigner
 from nightdesk.review.web.outcomes import at
 
 
@@ -122,3 +126,20 @@ def test_a_refused_edit_keeps_the_editors_text(app, queue):
     later = alice.get(f"/draft/{HEADLINE}").text  # shown once: a reload shows the draft as stored
     assert "Not saved" not in later and f">{bobs}</textarea>" in later
     assert f">{alices}</textarea>" not in bob.get(f"/draft/{HEADLINE}").text  # nobody else gets her text
+
+
+def test_a_message_too_long_for_a_cookie_is_cut_not_lost():
+    """Browsers silently drop a cookie over 4 KB; an incompressible 12,800-character message
+    must still arrive, shortened, and a forged or foreign-page flash is no flash."""
+    signer = FlashSigner("flash-test-" + "k" * 40)
+    request = Request({"type": "http", "method": "POST", "path": "/", "root_path": "", "headers": []})
+    message = "".join(hashlib.sha256(str(i).encode()).hexdigest() for i in range(200))
+    value = signer.redirect(request, "/draft/x", Flash("x", message, "error")).headers["set-cookie"]
+    cookie = value.split(";")[0].split("=", 1)[1].strip('"')
+    assert len(cookie) <= MAX_VALUE_CHARS
+    carried = Request({"type": "http", "method": "GET", "path": "/", "root_path": "",
+                       "headers": [(b"cookie", f"{COOKIE_NAME}={cookie}".encode())]})
+    shown = signer.peek(carried, "x")
+    assert shown is not None and shown.message.endswith("…") and message.startswith(shown.message[:-1])
+    assert signer.peek(carried, "another/draft") is None
+    assert FlashSigner("another-key-" + "k" * 40).peek(carried, "x") is None

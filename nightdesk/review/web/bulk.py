@@ -30,6 +30,8 @@ FLASH_PAGE = "bulk"
 #: Most drafts one bulk approval takes: a night is a few hundred drafts, the queue shows
 #: 100 a page, and every draft is read once per step.
 MAX_SELECTED = 500
+#: Changed drafts named in the refusal message; the rest are listed on the page.
+LISTED = 5
 
 
 @dataclass(frozen=True)
@@ -114,4 +116,7 @@ def changed_message(now: Plan, confirmed: str) -> str:
 
 
 def _listed(now: Plan) -> str:
-    return " ".join(f"{draft_id}: {why}." for draft_id, why in now.excluded.items())
+    """The first few excluded drafts and why (the page lists them all)."""
+    shown = [f"{draft_id}: {why}." for draft_id, why in list(now.excluded.items())[:LISTED]]
+    more = len(now.excluded) - len(shown)
+    return " ".join(shown) + (f" And {more} more, listed below." if more > 0 else "")

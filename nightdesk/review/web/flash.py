@@ -12,7 +12,7 @@ audit row (``restore``), where the queue kept the text the editor wrote.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Literal
 
 from fastapi import Request
@@ -24,6 +24,9 @@ _SALT = "nightdesk-review-flash"
 #: Long enough for a slow redirect on a loaded desk, short enough that a message never
 #: turns up on a later, unrelated visit.
 MAX_AGE_S = 120
+#: Browsers drop a cookie over 4,096 bytes (name and attributes included) without a word;
+#: a longer message is cut to fit rather than lost.
+MAX_VALUE_CHARS = 3_800
 
 Level = Literal["notice", "warn", "error"]
 
@@ -51,10 +54,18 @@ class FlashSigner:
     def redirect(self, request: Request, target: str, flash: Flash) -> RedirectResponse:
         """A 303 to ``target`` carrying ``flash``."""
         response = RedirectResponse(target, status_code=303)
-        response.set_cookie(COOKIE_NAME, self._serializer.dumps(asdict(flash)), max_age=MAX_AGE_S,
+        response.set_cookie(COOKIE_NAME, self._fitted(flash), max_age=MAX_AGE_S,
                             path=_path(request), httponly=True, samesite="lax",
                             secure=self._secure)
         return response
+
+    def _fitted(self, flash: Flash) -> str:
+        """The signed cookie value, the message shortened until it fits in a cookie."""
+        value = self._serializer.dumps(asdict(flash))
+        while len(value) > MAX_VALUE_CHARS:
+            flash = replace(flash, message=flash.message[:len(flash.message) * 3 // 4].rstrip() + "…")
+            value = self._serializer.dumps(asdict(flash))
+        return value
 
     def peek(self, request: Request, page: str) -> Flash | None:
         """The flash for ``page``, if the request carries a valid one."""

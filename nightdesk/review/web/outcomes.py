@@ -18,6 +18,8 @@ from nightdesk.review.views import AuditEventView, ItemView
 #: A reason quoted inside a message is cut here: messages travel in a cookie (see
 #: :mod:`.flash`) and the full reason is one click away in the draft's history.
 QUOTE_CHARS = 200
+#: Changes named in a refusal (the latest ones); the history lists them all.
+LISTED = 3
 #: Audit actions that change a draft's version (a comment or a refusal does not).
 _CHANGES = frozenset({"enqueue", "claim", "release", "edit", "approve", "reject", "reopen", "publish", "withdraw"})
 
@@ -65,7 +67,10 @@ def changes_since(history: Sequence[AuditEventView], version: int) -> list[Audit
 def stale_message(history: Sequence[AuditEventView], expected_version: int, current: ItemView) -> str:
     """What an editor acting on version ``expected_version`` of a draft that moved on is told."""
     changes = [describe(e) for e in changes_since(history, expected_version)]
-    what = "; then ".join(changes) if changes else "it changed"
+    earlier = len(changes) - LISTED
+    what = "; then ".join(changes[-LISTED:]) if changes else "it changed"
+    if earlier > 0:
+        what = f"{earlier} earlier changes were made; then {what}"
     return (f"Not saved: while you were reading version {expected_version}, {what}. It is now {current.state} "
             f"(version {current.version}); read it again and decide again.")
 
