@@ -234,7 +234,8 @@ def test_new_editor_edits_a_figure_fixes_it_approves_and_sees_it_published(serve
     expect(page.locator("#draft-text mark.fail")).to_have_text("88.8%")
     expect(page.locator("#failing")).to_contain_text("unbacked figure '88.8%'")
     page.get_by_role("button", name="Approve").click()
-    expect(page.get_by_role("alert")).to_contain_text("cannot be approved")
+    expect(page.get_by_role("alert")).to_have_text(
+        "Not approved: the text fails the quality checks. Edit it until they pass, or reject it.")
     expect(page.locator("#state")).to_have_text("queued")
 
     # 5. Fix it and approve.
@@ -243,7 +244,7 @@ def test_new_editor_edits_a_figure_fixes_it_approves_and_sees_it_published(serve
     expect(page.get_by_role("status")).to_contain_text("passed every check")
     expect(page.locator("#draft-text mark")).to_have_count(0)
     page.get_by_role("button", name="Approve").click()
-    expect(page.get_by_role("status")).to_have_text("Approved.")
+    expect(page.get_by_role("status")).to_contain_text("Approved by you (nina) at")
     expect(page.locator("#state")).to_have_text("edited_approved")
     expect(page.locator("#audit td.action")).to_have_text(["enqueue", "edit", "conflict", "edit", "approve"])
 
@@ -273,7 +274,7 @@ def test_new_editor_edits_a_figure_fixes_it_approves_and_sees_it_published(serve
     expect(page.locator("#qc-status")).to_have_text("checks passed")
     expect(page.locator("#draft-text")).to_have_text(BRIEF)
     page.get_by_role("button", name="Approve").click()
-    expect(page.get_by_role("status")).to_have_text("Approved.")
+    expect(page.get_by_role("status")).to_contain_text("Approved by you (nina) at")
     expect(page.locator("#state")).to_have_text("approved")
     assert not story_page.exists()  # nothing is public before the publish step
 

@@ -156,6 +156,12 @@ def action(client: TestClient, token: str, draft_id: str, verb: str, **form) -> 
     return client.post(f"/draft/{draft_id}/{verb}", data={"csrf_token": token, **form})
 
 
+def followed(client: TestClient, response, draft_id: str) -> str:
+    """The draft page a form post went back to (post/redirect/get), with its one-time message."""
+    assert response.status_code == 303 and response.headers["location"] == f"/draft/{draft_id}", response.text
+    return client.get(response.headers["location"]).text
+
+
 # -- authentication ------------------------------------------------------------------
 
 
@@ -402,7 +408,12 @@ def test_every_state_change_needs_the_csrf_token(app, queue):
 def test_api_login_takes_json_only(app):
     client = TestClient(app)
     response = client.post("/api/login", data={"username": "alice", "password": PASSWORD})
-    assert response.status_code in (415, 422)
+    assert response.status_code == 415
+    assert response.json() == {"error": "unsupported_media_type", "message": (
+        "send the credentials as application/json, not application/x-www-form-urlencoded: "
+        '{"username": "...", "password": "..."}')}
+    bad = client.post("/api/login", content=b'{"username": "alice"}', headers={"content-type": "application/json"})
+    assert bad.status_code == 422 and "password: Field required" in bad.json()["message"]
     assert client.get("/api/session").status_code == 401
 
 
@@ -522,20 +533,20 @@ def test_edit_is_rechecked_and_a_failing_edit_cannot_be_approved(app, queue):
     client, token = login(app)
     version = queue.get(HEADLINE).version
     response = action(client, token, HEADLINE, "edit", expected_version=str(version), text=BAD_HEADLINE)
-    assert response.status_code == 303 and response.headers["location"].endswith("?done=edited_failed")
     item = queue.get(HEADLINE)
     assert (item.text, item.qc_passed, item.state) == (BAD_HEADLINE, False, "queued")
-    html = client.get(response.headers["location"]).text
-    assert "failed the checks below" in html and ">93.8%</mark>" in html
+    html = followed(client, response, HEADLINE)
+    assert "Edited by you (alice) at" in html and "failed the checks below" in html and ">93.8%</mark>" in html
 
     refused = action(client, token, HEADLINE, "approve", expected_version=str(item.version))
-    assert refused.status_code == 422
-    assert "failed the quality checks" in refused.text
+    html = followed(client, refused, HEADLINE)
+    alert = re.search(r'<p class="error" role="alert">(.*?)</p>', html).group(1)
+    assert alert == "Not approved: the text fails the quality checks. Edit it until they pass, or reject it."
     assert queue.get(HEADLINE).state == "queued"
 
     fixed = action(client, token, HEADLINE, "edit", expected_version=str(item.version),
                    text=GOOD_HEADLINE.replace("United", "United Airlines").replace("\n", "\r\n"))
-    assert fixed.headers["location"].endswith("?done=edited")
+    assert "passed every check" in followed(client, fixed, HEADLINE)
     item = queue.get(HEADLINE)
     assert item.qc_passed
     assert action(client, token, HEADLINE, "approve", expected_version=str(item.version)).status_code == 303
@@ -553,9 +564,12 @@ def test_a_stale_decision_shows_someone_else_decided(app, queue):
     alice.get(f"/draft/{BRIEF}")
     assert action(bob, bob_token, BRIEF, "approve", expected_version=str(version)).status_code == 303
     response = action(alice, alice_token, BRIEF, "reject", expected_version=str(version), reason="too long")
-    assert response.status_code == 409
-    assert "Someone else decided this draft" in response.text
-    assert f'href="/draft/{BRIEF}" id="reload"' in response.text
+    html = followed(alice, response, BRIEF)
+    decided_at = queue.get(BRIEF).decided_at
+    assert (f"Not saved: while you were reading version 1, bob approved it at {decided_at:%H:%M} UTC. "
+            "It is now approved (version 2)") in html
+    assert f'href="/draft/{BRIEF}" id="reload"' in html
+    assert "Not saved" not in alice.get(f"/draft/{BRIEF}").text  # the message is shown once
     item = queue.get(BRIEF)
     assert (item.state, item.decided_by) == ("approved", "bob")
     assert queue.history(BRIEF)[-1].action == "conflict" and queue.history(BRIEF)[-1].actor == "alice"
@@ -567,7 +581,8 @@ def test_a_claim_keeps_others_off(app, queue):
     assert action(bob, bob_token, HEADLINE, "claim", expected_version="1").status_code == 303
     assert "Release claim" in bob.get(f"/draft/{HEADLINE}").text
     response = action(alice, alice_token, HEADLINE, "approve", expected_version="2")
-    assert response.status_code == 409 and "bob is working on this draft" in response.text
+    expires = queue.get(HEADLINE).claim_expires_at
+    assert f"Not saved: bob claimed this draft until {expires:%H:%M} UTC" in followed(alice, response, HEADLINE)
     assert action(bob, bob_token, HEADLINE, "approve", expected_version="2").status_code == 303
     assert queue.get(HEADLINE).state == "approved"
 
@@ -575,7 +590,7 @@ def test_a_claim_keeps_others_off(app, queue):
 def test_reject_needs_a_reason(app, queue):
     client, token = login(app)
     response = action(client, token, BRIEF, "reject", expected_version="1", reason="   ")
-    assert response.status_code == 400 and "Say why" in response.text
+    assert "Nothing was changed: say why you reject this draft" in followed(client, response, BRIEF)
     assert action(client, token, BRIEF, "reject", expected_version="1", reason="repeats yesterday").status_code == 303
     item = queue.get(BRIEF)
     assert (item.state, item.reject_reason) == ("rejected", "repeats yesterday")
@@ -598,15 +613,14 @@ def test_withdraw_takes_a_decided_draft_back_and_audits_why(app, queue, state):
     page = client.get(f"/draft/{HEADLINE}").text
     assert f'action="/draft/{HEADLINE}/withdraw"' in page and 'id="approve-form"' not in page
     response = action(client, token, HEADLINE, "withdraw", expected_version=str(version), reason="figures revised")
-    assert response.status_code == 303 and response.headers["location"].endswith("?done=withdrawn")
     item = queue.get(HEADLINE)
     assert (item.state, item.version, item.decided_by) == ("withdrawn", version + 1, "bob")
     assert HEADLINE not in {i.draft_id for i in queue.publishable()}  # so the next publish run drops it
     last = queue.history(HEADLINE)[-1]
     assert (last.action, last.actor, last.from_state, last.to_state) == ("withdraw", "alice", state, "withdrawn")
     assert last.details["reason"] == "figures revised"
-    html = client.get(response.headers["location"]).text
-    assert "next publish run takes it off the site" in html
+    html = followed(client, response, HEADLINE)
+    assert "Withdrawn by you (alice) at" in html and "next publish run takes it off the site" in html
     assert re.search(r'<tr class="action-withdraw">.*?figures revised', html, re.S)
     assert 'id="withdraw-form"' not in html  # nothing left to withdraw
 
@@ -615,14 +629,14 @@ def test_withdraw_is_refused_without_reason_csrf_or_a_decided_draft(app, queue):
     client, token = login(app)
     version = _approved(queue, HEADLINE)
     response = action(client, token, HEADLINE, "withdraw", expected_version=str(version), reason="  ")
-    assert response.status_code == 400 and "Say why you withdraw" in response.text
+    assert "say why you withdraw" in followed(client, response, HEADLINE)
     forged = client.post(f"/draft/{HEADLINE}/withdraw", data={"expected_version": str(version), "reason": "x"})
     assert forged.status_code == 403
     assert (queue.get(HEADLINE).state, queue.get(HEADLINE).version) == ("approved", version)
 
     assert 'id="withdraw-form"' not in client.get(f"/draft/{BRIEF}").text  # a queued draft offers none
     response = action(client, token, BRIEF, "withdraw", expected_version="1", reason="changed my mind")
-    assert response.status_code == 409 and "not possible while it is queued" in response.text
+    assert "not possible while it is queued" in followed(client, response, BRIEF)
     assert queue.get(BRIEF).state == "queued"
     assert queue.history(BRIEF)[-1].details["refusal"] == "invalid_transition"
 
@@ -632,18 +646,35 @@ def test_a_stale_withdraw_shows_someone_else_decided(app, queue):
     version = _approved(queue, HEADLINE)
     queue.withdraw(HEADLINE, "bob", version, "wrong date")
     response = action(client, token, HEADLINE, "withdraw", expected_version=str(version), reason="typo")
-    assert response.status_code == 409 and "Someone else decided this draft" in response.text
+    assert "bob withdrew it at" in followed(client, response, HEADLINE)
     assert [(e.action, e.actor) for e in queue.history(HEADLINE)][-2:] == [("withdraw", "bob"), ("conflict", "alice")]
 
 
-def test_bulk_approve_approves_each_passing_draft_on_its_own(app, queue):
+def test_bulk_approve_confirms_the_exact_set_then_approves_it(app, queue):
     client, token = login(app)
-    response = client.post("/bulk-approve", data={"csrf_token": token, "selected": [
+    confirm = client.get("/bulk-approve", params={"selected": [
         f"1:{HEADLINE}", f"1:{BRIEF}", f"1:{FAILING}", f"7:{COVER}", "garbage"]})
-    assert response.status_code == 200
+    assert confirm.status_code == 200 and queue.get(HEADLINE).state == "queued"  # asking changes nothing
+    assert "You are about to approve <b>2</b> drafts from <b>1</b> story" in confirm.text
+    assert "its checks did not pass (failed)" in confirm.text and "changed since you selected it" in confirm.text
+    hidden = re.findall(r'name="selected" value="([^"]+)"', confirm.text)
+    assert hidden == [f"1:{HEADLINE}", f"1:{BRIEF}"]
+    digest = re.search(r'name="confirm" value="([0-9a-f]{64})"', confirm.text).group(1)
+
+    tampered = client.post("/bulk-approve", data={"csrf_token": token, "confirm": digest,
+                                                  "selected": [*hidden, f"1:{FAILING}"]})
+    assert tampered.status_code == 303 and queue.get(HEADLINE).state == "queued"
+    assert "Nothing was approved" in client.get(tampered.headers["location"]).text
+
+    done = client.post("/bulk-approve", data={"csrf_token": token, "confirm": digest, "selected": hidden})
+    assert done.status_code == 303 and done.headers["location"].startswith("/bulk-approve/")
     assert {queue.get(d).state for d in (HEADLINE, BRIEF)} == {"approved"}
-    assert queue.get(FAILING).state == "queued" and queue.get(COVER).state == "queued"
-    assert "Approved (2)" in response.text and "Not approved (3)" in response.text
+    report = client.get(done.headers["location"])
+    assert "Approved (2)" in report.text and client.get(done.headers["location"]).text == report.text
+    again = client.post("/bulk-approve", data={"csrf_token": token, "confirm": digest, "selected": hidden})
+    page = client.get(again.headers["location"]).text
+    assert "Nothing was approved" in page and "alice approved it at" in page
+    assert [e.action for e in queue.history(HEADLINE)] == ["enqueue", "approve"]
 
 
 def test_history_pages(app, queue):
@@ -726,7 +757,9 @@ def test_works_under_a_url_prefix(app, queue):
     assert f'action="/nightdesk-review/draft/{HEADLINE}/approve"' in page.text
     approve = client.post(f"/nightdesk-review/draft/{HEADLINE}/approve",
                           data={"csrf_token": csrf_of(page.text), "expected_version": "1"})
-    assert approve.headers["location"] == f"/nightdesk-review/draft/{HEADLINE}?done=approved"
+    assert approve.headers["location"] == f"/nightdesk-review/draft/{HEADLINE}"
+    assert "path=/nightdesk-review" in approve.headers["set-cookie"].lower()
+    assert "Approved by you (alice)" in client.get(approve.headers["location"]).text
     assert queue.get(HEADLINE).state == "approved"
 
 

@@ -320,11 +320,15 @@ class ReviewQueue:
                      "verified_json": verdict.verified_json(qc_json)},
                     {"diff": _diff(draft_id, row.version, row.text, text), "qc_passed": qc_passed})
 
-        return self._act("edit", draft_id, editor, expected_version, values)
+        # A refused edit keeps the text the editor wrote in its conflict row, so the page
+        # can give it back to them however long it is.
+        return self._act("edit", draft_id, editor, expected_version, values, attempted={"text": text})
 
-    def approve(self, draft_id: str, editor: str, expected_version: int) -> ItemView:
+    def approve(self, draft_id: str, editor: str, expected_version: int, *, batch: str | None = None) -> ItemView:
         """Approve the draft: ``edited_approved`` when its text is not the generated one.
 
+        :param batch: the bulk approval this is part of, recorded on the audit row (or on
+            the refusal's) so :meth:`batch_report` can find the outcome again.
         :raises QCFailedError: the current text failed the checks.
         """
         def values(row: sa.Row, now: dt.datetime) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -334,20 +338,41 @@ class ReviewQueue:
             edited = row.text != row.original_text
             return ({"state": EDITED_APPROVED if edited else APPROVED, **_decision(editor, now)}, {"edited": edited})
 
-        return self._act("approve", draft_id, editor, expected_version, values)
+        return self._act("approve", draft_id, editor, expected_version, values,
+                         noted={"batch": batch} if batch else None)
 
-    def bulk_approve(self, versions: Mapping[str, int], editor: str) -> BulkReport:
+    def bulk_approve(self, versions: Mapping[str, int], editor: str, *, batch: str | None = None) -> BulkReport:
         """Approve each ``draft_id -> expected_version`` on its own: one refusal (a
-        conflict, a failed check) does not hold back the others."""
+        conflict, a failed check) does not hold back the others.
+
+        :param batch: names this bulk approval in every audit row it writes (see :meth:`approve`).
+        """
         approved: builtins.list[str] = []
         refused: dict[str, str] = {}
         for draft_id, version in versions.items():
             try:
-                self.approve(draft_id, editor, version)
+                self.approve(draft_id, editor, version, batch=batch)
             except ReviewError as exc:
                 refused[draft_id] = str(exc)
             else:
                 approved.append(draft_id)
+        return BulkReport(approved, refused)
+
+    def batch_report(self, editor: str, batch: str) -> BulkReport:
+        """What the bulk approval ``batch`` by ``editor`` did, read back from the audit trail
+        (so the page reporting it can be reloaded). Empty for an unknown batch."""
+        query = (sa.select(AUDIT).where(AUDIT.c.actor == editor, AUDIT.c.action.in_(["approve", "conflict"]),
+                                        AUDIT.c.details.contains(json.dumps(batch)))
+                 .order_by(AUDIT.c.id))
+        approved: builtins.list[str] = []
+        refused: dict[str, str] = {}
+        for event in self._events(query):
+            if event.details.get("batch") != batch:
+                continue  # the id appeared elsewhere in the details
+            if event.action == "approve":
+                approved.append(event.draft_id)
+            else:
+                refused[event.draft_id] = str(event.details.get("message", ""))
         return BulkReport(approved, refused)
 
     def reject(self, draft_id: str, editor: str, expected_version: int, reason: str) -> ItemView:
@@ -356,6 +381,22 @@ class ReviewQueue:
             raise ValueError(f"reject {draft_id}: give a reason")
         return self._act("reject", draft_id, editor, expected_version, lambda row, now: (
             {"state": REJECTED, "reject_reason": reason, **_decision(editor, now)}, {"reason": reason}))
+
+    def reopen(self, draft_id: str, editor: str, expected_version: int, reason: str) -> ItemView:
+        """Take a rejection back: the draft returns to ``queued`` with its text as it was
+        (an edit included), free for anyone to claim and decide again.
+
+        The draft no longer carries the rejection (``decided_by``, ``decided_at``,
+        ``reject_reason`` are cleared); the audit row keeps who rejected it and why, next
+        to why it was reopened. A rejected draft was never published, so nothing public
+        changes; the publish DAG's export copies the ``reopen`` row like any other.
+        Two editors reopening at once: one wins, the other's stale version conflicts.
+        """
+        if not reason.strip():
+            raise ValueError(f"reopen {draft_id}: give a reason")
+        return self._act("reopen", draft_id, editor, expected_version, lambda row, now: (
+            {"state": QUEUED, "reject_reason": None, "decided_by": None, "decided_at": None},
+            {"reason": reason, "rejected_by": row.decided_by, "rejected_because": row.reject_reason}))
 
     def withdraw(self, draft_id: str, editor: str, expected_version: int, reason: str) -> ItemView:
         """Take an approved or published draft off the site. The approval (``decided_by``,
@@ -377,13 +418,16 @@ class ReviewQueue:
     # -- internals ---------------------------------------------------------------------
 
     def _act(self, action: str, draft_id: str, actor: str, expected_version: int,
-             values: Callable[[sa.Row, dt.datetime], tuple[dict[str, Any], dict[str, Any]]]) -> ItemView:
+             values: Callable[[sa.Row, dt.datetime], tuple[dict[str, Any], dict[str, Any]]], *,
+             noted: Mapping[str, Any] | None = None, attempted: Mapping[str, Any] | None = None) -> ItemView:
         """Apply one versioned action: check, conditional update and audit row in one
         transaction; a refusal is audited in a transaction of its own, then raised.
 
         ``values(row, now)`` returns the columns to set and the audit details; it may raise
-        a refusal of its own (approval of a failing draft).
+        a refusal of its own (approval of a failing draft). ``noted`` goes into the audit
+        row either way, ``attempted`` into a refusal's only.
         """
+        noted = dict(noted or {})
         now = self._now()
         try:
             with self._store.write(f"{action} {draft_id}") as conn:
@@ -398,18 +442,20 @@ class ReviewQueue:
                     raise conflict(action, _row(conn, draft_id, action)._mapping, expected_version, now)
                 to_state = changes.get("state", state)
                 _insert_audit(conn, [_event(draft_id, actor, action, state, to_state, now,
-                                            {"expected_version": expected_version, **details})])
+                                            {"expected_version": expected_version, **details, **noted})])
                 return _view(row, now, changes)
         except (ConflictError, InvalidTransition, ClaimHeldError, QCFailedError) as refusal:
-            self._record_refusal(action, draft_id, actor, expected_version, refusal, now)
+            self._record_refusal(action, draft_id, actor, expected_version, refusal, now,
+                                 {**noted, **(attempted or {})})
             raise
 
     def _record_refusal(self, action: str, draft_id: str, actor: str, expected_version: int,
-                        refusal: ReviewError, now: dt.datetime) -> None:
+                        refusal: ReviewError, now: dt.datetime, noted: Mapping[str, Any]) -> None:
         with self._store.write(f"record the refused {action} of {draft_id}") as conn:
             row = _row(conn, draft_id, action)
             state = effective_state(row._mapping, now)
-            _insert_audit(conn, [_refusal_event(draft_id, actor, action, row, state, expected_version, refusal, now)])
+            _insert_audit(conn, [_refusal_event(draft_id, actor, action, row, state, expected_version, refusal, now,
+                                                noted)])
 
     def _events(self, query: sa.Select[Any]) -> builtins.list[AuditEventView]:
         with self._store.read() as conn:
@@ -476,9 +522,9 @@ def _event(draft_id: str, actor: str, action: str, from_state: str | None, to_st
 
 
 def _refusal_event(draft_id: str, actor: str, action: str, row: sa.Row, state: str, expected_version: int,
-                   refusal: ReviewError, now: dt.datetime) -> dict[str, Any]:
+                   refusal: ReviewError, now: dt.datetime, noted: Mapping[str, Any] | None = None) -> dict[str, Any]:
     return _event(draft_id, actor, "conflict", state, state, now, {
-        "attempted": action, "refusal": _REFUSALS[type(refusal)], "message": str(refusal),
+        **(noted or {}), "attempted": action, "refusal": _REFUSALS[type(refusal)], "message": str(refusal),
         "expected_version": expected_version, "current_version": row.version})
 
 

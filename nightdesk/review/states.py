@@ -4,6 +4,10 @@ A draft is *undecided* while queued or claimed (a claim is a lock that expires: 
 its expiry the draft reads as queued again); approval, rejection, publishing and
 withdrawal are decisions. Editing changes the text but never the state: an edited draft
 still needs an explicit approval, which then records that a human changed it.
+
+A rejection is the one decision an editor can take back: ``reopen`` returns a rejected
+draft to ``queued`` (a rejected draft was never published, so nothing public changes;
+the audit keeps both the rejection and the reopening, with their reasons).
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ STATES = (QUEUED, CLAIMED, APPROVED, EDITED_APPROVED, REJECTED, PUBLISHED, WITHD
 UNDECIDED = frozenset({QUEUED, CLAIMED})
 APPROVED_STATES = frozenset({APPROVED, EDITED_APPROVED})
 
-ACTIONS = ("enqueue", "claim", "release", "approve", "edit", "reject", "comment", "publish", "withdraw", "conflict")
+ACTIONS = ("enqueue", "claim", "release", "approve", "edit", "reject", "comment", "publish", "withdraw", "conflict",
+           "reopen")
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,9 @@ TRANSITIONS: dict[str, Transition] = {
     "reject": Transition(UNDECIDED, REJECTED),
     "publish": Transition(APPROVED_STATES, PUBLISHED),
     "withdraw": Transition(APPROVED_STATES | {PUBLISHED}, WITHDRAWN),
+    # Back to the queue rather than to a claim: whoever claimed it before the rejection
+    # may be gone, and a reopened draft should be free for anyone to take.
+    "reopen": Transition(frozenset({REJECTED}), QUEUED),
 }
 
 # Actions an unexpired claim by another editor blocks (publishing and withdrawal act on

@@ -5,8 +5,14 @@
     POST /api/logout
     GET  /api/drafts           ?date=&story_type=&kind=&state=&qc=passed|unverified|failed&limit=&offset=
     GET  /api/drafts/{id}      one draft, its checks, facts and audit trail
+    POST /api/drafts/{id}/claim     {"expected_version"}: keep other editors off it for the
+                                    claim's time (claiming again renews it); answers the draft
+                                    with ``claimed_by`` and ``claim_expires_at``
+    POST /api/drafts/{id}/release   {"expected_version"}: give your claim back
     POST /api/drafts/{id}/approve   {"expected_version"}
     POST /api/drafts/{id}/reject    {"expected_version", "reason"}
+    POST /api/drafts/{id}/reopen    {"expected_version", "reason"}: a rejected draft goes back
+                                    to ``queued``; audited as ``reopen``
     POST /api/drafts/{id}/withdraw  {"expected_version", "reason"}: an approved or published
                                     draft; the next publish run takes it off the site
     POST /api/drafts/{id}/edit      {"expected_version", "text"}: re-checked, saved, result returned
@@ -16,10 +22,13 @@ A draft's ``verdict`` is ``passed`` only when its checks passed and verified som
 nothing (``qc_passed`` alone only says that no check failed). ``writer``, ``fallback``,
 ``failed_attempts`` and ``written_by`` say who wrote it.
 
-Every POST but login needs the ``X-CSRF-Token`` header. Login takes JSON only: a page on
-another site cannot send a JSON body without the browser asking this server first, so it
-cannot sign a victim in. Refusals answer 409 (conflict, claim held, invalid transition),
-422 (checks failed) or 404 with ``{"error", "message"}``. Login answers 429 with
+Every POST but login needs the ``X-CSRF-Token`` header. Login takes JSON only (anything
+else answers 415): a page on another site cannot send a JSON body without the browser
+asking this server first, so it cannot sign a victim in. Refusals answer 409 (conflict,
+claim held, invalid transition), 422 (checks failed, or a body that is not the expected
+JSON) or 404 with ``{"error", "message"}``; a request on a version the draft has moved
+past is told what happened since ("ann claimed it at 12:01 UTC, until 12:16 UTC"), and a
+held claim names its ``holder`` and ``expires_at``. Login answers 429 with
 ``retry_after_s`` (and a ``Retry-After`` header) after too many failures: see :mod:`.throttle`.
 """
 
@@ -33,13 +42,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
-from nightdesk.review.errors import ClaimHeldError, ConflictError, ItemNotFound, ReviewError
+from nightdesk.review.errors import ItemNotFound, ReviewError
 from nightdesk.review.views import ItemView
 from nightdesk.review.web import auth, csrf
 from nightdesk.review.web.app import authenticate, services, set_session
-from nightdesk.review.web.errors import api_error, stale_message
+from nightdesk.review.web.errors import RequestRefused, api_error, explain_refusal
 from nightdesk.review.web.pages import MAX_NOTE_CHARS, MAX_TEXT_CHARS, normalize_text, parse_filters
 from nightdesk.review.web.session import current_editor
 from nightdesk.review.web.throttle import TooManyLogins
@@ -54,12 +63,28 @@ class LoginBody(BaseModel):
     password: str = Field(min_length=1, max_length=1000)
 
 
+async def login_body(request: Request) -> LoginBody:
+    """The login body, read by hand: FastAPI would parse a form as JSON and answer 422,
+    where the truth is that the media type is wrong (415)."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise RequestRefused(415, "unsupported_media_type",
+                             f"send the credentials as application/json, not {media_type or 'no content type'}: "
+                             '{"username": "...", "password": "..."}')
+    try:
+        return LoginBody.model_validate_json(await request.body())
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
+        raise RequestRefused(422, "bad_request", "the login body must be JSON with a username "
+                                                 f"and a password: {problems}") from None
+
+
 class Decision(BaseModel):
     expected_version: int = Field(ge=0, description="the draft's version when you read it")
 
 
 class ReasonedDecision(Decision):
-    """A decision that needs a reason: reject, withdraw."""
+    """A decision that needs a reason: reject, withdraw, reopen."""
 
     reason: str = Field(min_length=1, max_length=MAX_NOTE_CHARS)
 
@@ -86,11 +111,7 @@ def item_json(item: ItemView) -> dict[str, Any]:
 
 
 @public.post("/login")
-def login(request: Request, body: LoginBody) -> JSONResponse:
-    # FastAPI reads the body as JSON whatever the content type says; require it explicitly.
-    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-        return JSONResponse({"error": "bad_request", "message": "send the credentials as application/json"},
-                            status_code=415)
+def login(request: Request, body: Annotated[LoginBody, Depends(login_body)]) -> JSONResponse:
     try:
         user = authenticate(request, body.username, body.password)
     except TooManyLogins as exc:
@@ -136,21 +157,34 @@ def get_draft(request: Request, editor: Editor, draft_id: str) -> JSONResponse:
 
 
 def _decide(request: Request, draft_id: str, expected_version: int, action: Callable[[], ItemView]) -> JSONResponse:
-    """The draft after ``action``; a refusal of a stale request is a 409 conflict, whichever
-    check the queue tripped first (the same rule as the pages)."""
+    """The draft after ``action``; a refusal of a stale request is a 409 conflict that says
+    what happened since, whichever check the queue tripped first (the same rule as the pages)."""
+    queue = services(request).queue
     try:
         return JSONResponse(item_json(action()))
     except ItemNotFound:
         raise
     except ReviewError as exc:
-        if not isinstance(exc, ConflictError | ClaimHeldError):
-            current = services(request).queue.get(draft_id)
-            if current.version != expected_version:
-                return JSONResponse({
-                    "error": "ConflictError", "current_state": current.state, "current_version": current.version,
-                    "message": stale_message(current.state, current.version, current.decided_by),
-                }, status_code=409)
-        return api_error(exc)
+        status, message, conflict = explain_refusal(queue, draft_id, expected_version, exc)
+        if not conflict:
+            return api_error(exc)
+        current = queue.get(draft_id)
+        return JSONResponse({"error": "ConflictError", "message": message, "current_state": current.state,
+                             "current_version": current.version}, status_code=status)
+
+
+@router.post("/drafts/{draft_id:path}/claim")
+def claim(request: Request, editor: Editor, draft_id: str, body: Decision) -> JSONResponse:
+    queue = services(request).queue
+    return _decide(request, draft_id, body.expected_version,
+                   lambda: queue.claim(draft_id, editor.username, body.expected_version))
+
+
+@router.post("/drafts/{draft_id:path}/release")
+def release(request: Request, editor: Editor, draft_id: str, body: Decision) -> JSONResponse:
+    queue = services(request).queue
+    return _decide(request, draft_id, body.expected_version,
+                   lambda: queue.release(draft_id, editor.username, body.expected_version))
 
 
 @router.post("/drafts/{draft_id:path}/approve")
@@ -175,6 +209,13 @@ def reject(request: Request, editor: Editor, draft_id: str, body: ReasonedDecisi
     queue = services(request).queue
     return _decide_with_reason(request, draft_id, "reject", body,
                                lambda why: queue.reject(draft_id, editor.username, body.expected_version, why))
+
+
+@router.post("/drafts/{draft_id:path}/reopen")
+def reopen(request: Request, editor: Editor, draft_id: str, body: ReasonedDecision) -> JSONResponse:
+    queue = services(request).queue
+    return _decide_with_reason(request, draft_id, "reopen", body,
+                               lambda why: queue.reopen(draft_id, editor.username, body.expected_version, why))
 
 
 @router.post("/drafts/{draft_id:path}/withdraw")

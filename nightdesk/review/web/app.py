@@ -28,8 +28,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from nightdesk.review.errors import ReviewError
-from nightdesk.review.web import auth, csrf, throttle
-from nightdesk.review.web.errors import review_error_handler
+from nightdesk.review.web import auth, csrf, flash, throttle
+from nightdesk.review.web.errors import RequestRefused, request_refused_handler, review_error_handler
 
 if TYPE_CHECKING:
     from generators.media_store import MediaStore
@@ -63,6 +63,7 @@ class Services:
     signer: auth.SessionSigner
     secure_cookie: bool
     login_throttle: throttle.LoginThrottle
+    flash: flash.FlashSigner
 
 
 class _LazyServices:
@@ -118,13 +119,15 @@ def create_app(
 
         key = secret_key or auth.resolve_secret_key(get_settings().data_dir)
         max_age = session_max_age_s if session_max_age_s is not None else auth.max_age_from_env()
+        secure = auth.secure_from_env() if secure_cookie is None else secure_cookie
         return Services(
             queue=queue if queue is not None else ReviewQueue(),
             users=users if users is not None else UserStore(),
             media=media if media is not None else MediaStore(),
             signer=auth.SessionSigner(key, max_age),
-            secure_cookie=auth.secure_from_env() if secure_cookie is None else secure_cookie,
+            secure_cookie=secure,
             login_throttle=login_throttle if login_throttle is not None else throttle.LoginThrottle(),
+            flash=flash.FlashSigner(key, secure=secure),
         )
 
     app = FastAPI(title="Nightdesk review", docs_url=None, redoc_url=None, openapi_url=None)
@@ -134,6 +137,7 @@ def create_app(
     app.add_exception_handler(auth.LoginRequired, _login_required)
     app.add_exception_handler(csrf.CSRFError, _csrf_failed)
     app.add_exception_handler(ReviewError, review_error_handler)
+    app.add_exception_handler(RequestRefused, request_refused_handler)
 
     from nightdesk.review.web import api, pages
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
@@ -14,33 +16,61 @@ from nightdesk.review.errors import (
     ReviewError,
     StoreBusyError,
 )
+from nightdesk.review.web.outcomes import claim_held, stale_message
 
-CONFLICT_MESSAGE = "Someone else decided this draft"
+if TYPE_CHECKING:
+    from nightdesk.review.queue import ReviewQueue
 
 
-def stale_message(state: str, version: int, decided_by: str | None = None) -> str:
-    """What an editor acting on an out-of-date page is told."""
-    by = f" by {decided_by}" if decided_by else ""
-    return (f"{CONFLICT_MESSAGE} (or changed it) while you were reading it: it is now {state}{by}, "
-            f"version {version}. Your change was not saved; reload the draft and decide again.")
+class RequestRefused(Exception):
+    """A JSON API request refused before it reached a route (wrong content type, bad
+    body): answered as ``{"error", "message"}`` like every other API refusal."""
+
+    def __init__(self, status: int, error: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+        self.message = message
+
+
+async def request_refused_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestRefused)
+    return JSONResponse({"error": exc.error, "message": exc.message}, status_code=exc.status)
 
 
 def explain(exc: ReviewError) -> tuple[int, str]:
-    """``(status, message)``: what happened and what to do next, in the editor's words."""
+    """``(status, message)``: what happened and what to do next, in the editor's words.
+
+    A stale decision gets a better message where the draft's history is at hand
+    (:func:`nightdesk.review.web.outcomes.stale_message`); this one is the fallback.
+    """
     if isinstance(exc, ConflictError):
-        return 409, stale_message(exc.current_state, exc.current_version)
+        return 409, (f"Not saved: the draft changed while you were reading version {exc.expected_version}; it is "
+                     f"now {exc.current_state} (version {exc.current_version}). Read it again and decide again.")
     if isinstance(exc, ClaimHeldError):
-        return 409, (f"{exc.holder} is working on this draft until {exc.expires_at:%H:%M} UTC; "
-                     "nothing was changed. Try again after that, or ask them.")
+        return 409, claim_held(exc.holder, exc.expires_at)
     if isinstance(exc, InvalidTransition):
-        return 409, f"That is not possible any more: {exc}"
+        return 409, f"Not possible: {exc}."
     if isinstance(exc, QCFailedError):
-        return 422, f"This text failed the quality checks, so it cannot be approved: {exc}"
+        return 422, "Not approved: the text fails the quality checks. Edit it until they pass, or reject it."
     if isinstance(exc, ItemNotFound):
         return 404, str(exc)
     if isinstance(exc, StoreBusyError):
         return 503, str(exc)
     return 400, str(exc)
+
+
+def explain_refusal(queue: ReviewQueue, draft_id: str, expected_version: int | None,
+                    exc: ReviewError) -> tuple[int, str, bool]:
+    """:func:`explain`, plus whether the refusal is a conflict: a request made on a
+    version the draft has moved past is told what happened since (from the audit trail),
+    whichever check the queue tripped first."""
+    if expected_version is not None and not isinstance(exc, ClaimHeldError | ItemNotFound | StoreBusyError):
+        current = queue.get(draft_id)
+        if current.version != expected_version:
+            return 409, stale_message(queue.history(draft_id), expected_version, current), True
+    status, message = explain(exc)
+    return status, message, isinstance(exc, ConflictError)
 
 
 def api_error(exc: ReviewError) -> JSONResponse:

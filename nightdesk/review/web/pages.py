@@ -1,9 +1,14 @@
 """The editors' pages: login, the queue, a draft with its facts and checks, history.
 
 Every form posts back with the session's CSRF token and, where it decides something, the
-draft ``expected_version`` the editor saw; a decision taken on a stale page fails with
-"someone else decided this draft" instead of overwriting the other decision. Successful
-posts redirect (post/redirect/get) so a reload never repeats an action.
+draft ``expected_version`` the editor saw; a decision taken on a stale page is refused
+with what happened meanwhile ("ann approved it at 12:03 UTC") instead of overwriting the
+other decision. Every post, refused or not, redirects back to its page (post/redirect/get)
+with a one-time message (:mod:`.flash`), so a reload never repeats an action.
+
+Bulk approval is two steps: the queue's selection opens a confirmation page (a GET: it
+changes nothing) listing what will be approved, by kind and by story, with a hash of the
+exact set; the approval posts that hash back and is refused whole if the set changed.
 """
 
 from __future__ import annotations
@@ -19,14 +24,16 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from nightdesk.review.errors import ClaimHeldError, ConflictError, ItemNotFound, ReviewError
+from nightdesk.review.errors import ItemNotFound, ReviewError
 from nightdesk.review.queue import QueueFilter
-from nightdesk.review.states import STATES, TRANSITIONS, UNDECIDED
+from nightdesk.review.states import REJECTED, STATES, TRANSITIONS, UNDECIDED
 from nightdesk.review.verdict import FAILED, PASSED, VERDICTS, verdict, verified_of
-from nightdesk.review.web import auth, csrf, render
+from nightdesk.review.views import AuditEventView, ItemView
+from nightdesk.review.web import auth, bulk, csrf, outcomes, render
 from nightdesk.review.web.app import render as render_page
 from nightdesk.review.web.app import authenticate, services, set_session, url
-from nightdesk.review.web.errors import explain, stale_message
+from nightdesk.review.web.errors import explain_refusal
+from nightdesk.review.web.flash import Flash, Level
 from nightdesk.review.web.session import current_editor
 from nightdesk.review.web.throttle import TooManyLogins
 from nightdesk.stories.catalog import COVER_KIND
@@ -43,20 +50,13 @@ router = APIRouter(dependencies=[Depends(current_editor), Depends(csrf.csrf_prot
 Editor = Annotated[auth.Editor, Depends(current_editor)]
 Version = Annotated[int, Form()]
 
-NOTICES = {
-    "claimed": "You claimed this draft; other editors cannot change it while your claim runs.",
-    "released": "You released your claim.",
-    "approved": "Approved.",
-    "rejected": "Rejected.",
-    "withdrawn": "Withdrawn: the next publish run takes it off the site.",
-    "edited": "Your edit was saved and passed every check: approve it when you are ready.",
-    "edited_failed": "Your edit was saved but failed the checks below, so it cannot be approved yet: fix it first.",
-    "edited_unverified": "Your edit was saved and broke no check, but nothing in it was verified against the fact "
-                         "sheet: it does not count as passed.",
-    "unchanged": "The text is unchanged; nothing was saved.",
-    "commented": "Comment added.",
+#: What an edit's re-check means for the editor, by verdict; a failed or unverified edit is a warning.
+EDIT_OUTCOMES: dict[str, tuple[str, Level]] = {
+    PASSED: ("it passed every check: approve it when you are ready.", "notice"),
+    FAILED: ("it failed the checks below, so it cannot be approved yet: fix it first.", "warn"),
+    "unverified": ("it broke no check, but nothing in it was verified against the fact sheet: it does not count "
+                   "as passed.", "warn"),
 }
-WARNING_NOTICES = frozenset({"edited_failed", "edited_unverified"})
 
 
 def _safe_next(request: Request, target: str | None) -> str:
@@ -165,124 +165,184 @@ def queue_page(request: Request, editor: Editor, date: str = "", story_type: str
     )
 
 
+@router.get("/bulk-approve", name="bulk_confirm")
+def bulk_confirm(request: Request, editor: Editor,
+                 selected: Annotated[list[str] | None, Query()] = None) -> Response:
+    """Step 1: what the selection would approve, by kind and by story, and the form that confirms it."""
+    svc = services(request)
+    plan = bulk.plan(svc.queue, bulk.parse_selection(selected or ()))
+    shown = svc.flash.peek(request, bulk.FLASH_PAGE)
+    error = shown.message if shown else None
+    if not plan.included and not error:
+        error = "Nothing to approve: select undecided drafts that passed their checks in the queue."
+    response = render_page(request, "bulk_confirm.html", status_code=200 if plan.included else 400, plan=plan,
+                           error=error)
+    return svc.flash.consume(request, response) if shown else response
+
+
 @router.post("/bulk-approve", name="bulk_approve")
-def bulk_approve(request: Request, editor: Editor,
-                 selected: Annotated[list[str] | None, Form()] = None) -> Response:
-    versions: dict[str, int] = {}
-    malformed = []
-    for value in selected or ():
-        version, _, draft_id = value.partition(":")
-        if version.isdigit() and draft_id:
-            versions[draft_id] = int(version)
-        else:
-            malformed.append(value)
-    if not versions:
-        return render_page(request, "bulk_result.html", status_code=400, approved=[], refused={},
-                           error="Select at least one draft to approve.")
-    report = services(request).queue.bulk_approve(versions, editor.username)
-    refused = dict(report.refused) | {v: "not a draft selection" for v in malformed}
-    return render_page(request, "bulk_result.html", approved=report.approved, refused=refused)
+def bulk_approve(request: Request, editor: Editor, selected: Annotated[list[str] | None, Form()] = None,
+                 confirm: Annotated[str, Form()] = "") -> Response:
+    """Step 2: approve the confirmed set, or refuse it whole if it changed since step 1."""
+    svc = services(request)
+    selection = bulk.parse_selection(selected or ())
+    plan = bulk.plan(svc.queue, selection)
+    back = url(request, "bulk_confirm") + "?" + urlencode({"selected": selected or []}, doseq=True)
+    if not plan.included or plan.excluded or plan.token != confirm:
+        message = bulk.changed_message(plan, confirm)
+        return svc.flash.redirect(request, back, Flash(bulk.FLASH_PAGE, message, "error"))
+    batch = bulk.batch_id(plan.token)
+    svc.queue.bulk_approve(plan.versions, editor.username, batch=batch)
+    return _redirect(url(request, "bulk_report", batch=batch))
+
+
+@router.get("/bulk-approve/{batch}", name="bulk_report")
+def bulk_report(request: Request, editor: Editor, batch: str) -> Response:
+    """What a confirmed bulk approval did, read back from the audit trail (reloadable)."""
+    report = services(request).queue.batch_report(editor.username, batch)
+    if not report.approved and not report.refused:
+        return render_page(request, "error.html", status_code=404, title="Not found",
+                           message=f"You made no bulk approval {batch!r}.", back=url(request, "queue"))
+    return render_page(request, "bulk_result.html", approved=report.approved, refused=report.refused)
 
 
 # -- one draft -----------------------------------------------------------------------
 
 
-def draft_page(request: Request, editor: auth.Editor, draft_id: str, *, notice: str | None = None,
-               error: str | None = None, conflict: bool = False, status_code: int = 200,
-               edit_text: str | None = None, notice_warns: bool = False) -> Response:
+def draft_page(request: Request, editor: auth.Editor, draft_id: str, shown: Flash | None = None) -> Response:
     """The draft beside its fact sheet, its checks, cover, earlier attempts, history and the
-    decision forms."""
+    decision forms, with the message of the action that brought the editor here."""
     queue = services(request).queue
     item = queue.get(draft_id)
     checks = render.parse_checks(item.qc_json, item.text)
     sheet, sheet_error = render.parse_facts(item.facts_json)
     now = dt.datetime.now(dt.UTC)
     holder = item.claim_holder(now)
-    history = [(event, *render.audit_summary(event.details)) for event in queue.history(draft_id)]
+    events = queue.history(draft_id)
+    history = [(event, *render.audit_summary(event.details)) for event in events]
+    edit_text = _refused_edit(events, shown, editor.username)
     return render_page(
-        request, "draft.html", status_code=status_code, item=item, checks=checks,
+        request, "draft.html", item=item, checks=checks,
         segments=render.highlight(item.text, checks), failing=render.failing_messages(checks),
         sheet=sheet, sheet_error=sheet_error, history=history, holder=holder,
         attempts=render.parse_attempts(item.attempts_json), passed=PASSED,
         held_by_other=bool(holder and holder != editor.username), undecided=item.state in UNDECIDED,
-        withdrawable=item.state in TRANSITIONS["withdraw"].allowed_from,
+        withdrawable=item.state in TRANSITIONS["withdraw"].allowed_from, reopenable=item.state == REJECTED,
         is_cover=item.kind == COVER_KIND, edit_text=item.text if edit_text is None else edit_text,
-        notice=notice, notice_warns=notice_warns, error=error, conflict=conflict,
+        notice=shown.message if shown and shown.level != "error" else None,
+        notice_warns=bool(shown and shown.level == "warn"),
+        error=shown.message if shown and shown.level == "error" else None, conflict=bool(shown and shown.conflict),
+        max_text_chars=MAX_TEXT_CHARS,
     )
 
 
+def _refused_edit(events: list[AuditEventView], shown: Flash | None, editor: str) -> str | None:
+    """The text of the editor's refused edit that ``shown`` points at, to put back in the edit box."""
+    if shown is None or shown.restore is None:
+        return None
+    for event in events:
+        if event.id == shown.restore and event.actor == editor and event.action == "conflict":
+            text = event.details.get("text")
+            return text if isinstance(text, str) else None
+    return None
+
+
 @router.get("/draft/{draft_id:path}", name="draft")
-def draft_view(request: Request, editor: Editor, draft_id: str, done: str = "") -> Response:
-    return draft_page(request, editor, draft_id, notice=NOTICES.get(done), notice_warns=done in WARNING_NOTICES)
+def draft_view(request: Request, editor: Editor, draft_id: str) -> Response:
+    flash = services(request).flash
+    shown = flash.peek(request, draft_id)
+    response = draft_page(request, editor, draft_id, shown)
+    return flash.consume(request, response) if shown else response
 
 
-def _act(request: Request, editor: auth.Editor, draft_id: str, done: str, action: Callable[[], object], *,
-         expected_version: int | None = None, edit_text: str | None = None) -> Response:
-    """Run ``action`` and show the draft with notice ``done`` (or the NOTICES key ``action``
-    returned); a refusal re-renders the draft with the reason and the matching status.
+def _back(request: Request, draft_id: str, message: str, level: Level = "notice", *, conflict: bool = False,
+          restore: int | None = None) -> Response:
+    """Redirect to the draft page, which shows ``message`` once."""
+    return services(request).flash.redirect(request, url(request, "draft", draft_id=draft_id),
+                                            Flash(draft_id, message, level, conflict, restore))
 
-    A refusal of a decision taken on a page that is out of date (the draft's version moved
-    on since ``expected_version``) is reported as what it is, someone else's decision,
-    whichever check the queue tripped first.
+
+def _act(request: Request, editor: auth.Editor, draft_id: str, action: Callable[[], tuple[str, Level]], *,
+         expected_version: int | None = None, keeps_text: bool = False) -> Response:
+    """Run ``action`` (it returns the notice and its level) and go back to the draft; a
+    refusal goes back with what happened instead (:func:`.errors.explain_refusal`).
+
+    :param keeps_text: the action was an edit: a refused one points the page at its
+        ``conflict`` audit row, which holds the text, so the editor's words are not lost.
     """
+    queue = services(request).queue
     try:
-        result = action()
+        message, level = action()
     except ItemNotFound:
         raise
     except ReviewError as exc:
-        status, message = explain(exc)
-        conflict = isinstance(exc, ConflictError)
-        if not conflict and not isinstance(exc, ClaimHeldError) and expected_version is not None:
-            current = services(request).queue.get(draft_id)
-            if current.version != expected_version:
-                status, message, conflict = 409, stale_message(current.state, current.version, current.decided_by), True
-        return draft_page(request, editor, draft_id, error=message, conflict=conflict,
-                          status_code=status, edit_text=edit_text)
-    done = result if isinstance(result, str) else done
-    return _redirect(url(request, "draft", draft_id=draft_id) + f"?done={done}")
+        _, message, conflict = explain_refusal(queue, draft_id, expected_version, exc)
+        restore = None
+        if keeps_text:
+            refusals = [e for e in queue.history(draft_id) if e.action == "conflict" and e.actor == editor.username]
+            restore = refusals[-1].id if refusals else None
+        return _back(request, draft_id, message, "error", conflict=conflict, restore=restore)
+    return _back(request, draft_id, message, level)
 
 
-def _refuse(request: Request, editor: auth.Editor, draft_id: str, message: str, **kw) -> Response:
-    return draft_page(request, editor, draft_id, error=message, status_code=400, **kw)
+def _refuse(request: Request, draft_id: str, message: str) -> Response:
+    return _back(request, draft_id, message, "error")
+
+
+def _notice(action: str, item_of: Callable[[], ItemView], editor: auth.Editor, reason: str = "") -> Callable[
+        [], tuple[str, Level]]:
+    """An ``_act`` action: run ``item_of`` and say what it did."""
+    return lambda: (outcomes.done(action, item_of(), editor.username, reason=reason), "notice")
 
 
 @router.post("/draft/{draft_id:path}/claim", name="draft_claim")
 def claim(request: Request, editor: Editor, draft_id: str, expected_version: Version) -> Response:
     queue = services(request).queue
-    return _act(request, editor, draft_id, "claimed",
-                lambda: queue.claim(draft_id, editor.username, expected_version), expected_version=expected_version)
+    return _act(request, editor, draft_id, _notice("claim", lambda: queue.claim(
+        draft_id, editor.username, expected_version), editor), expected_version=expected_version)
 
 
 @router.post("/draft/{draft_id:path}/release", name="draft_release")
 def release(request: Request, editor: Editor, draft_id: str, expected_version: Version) -> Response:
     queue = services(request).queue
-    return _act(request, editor, draft_id, "released",
-                lambda: queue.release(draft_id, editor.username, expected_version), expected_version=expected_version)
+    return _act(request, editor, draft_id, _notice("release", lambda: queue.release(
+        draft_id, editor.username, expected_version), editor), expected_version=expected_version)
 
 
 @router.post("/draft/{draft_id:path}/approve", name="draft_approve")
 def approve(request: Request, editor: Editor, draft_id: str, expected_version: Version) -> Response:
     queue = services(request).queue
-    return _act(request, editor, draft_id, "approved",
-                lambda: queue.approve(draft_id, editor.username, expected_version), expected_version=expected_version)
+    return _act(request, editor, draft_id, _notice("approve", lambda: queue.approve(
+        draft_id, editor.username, expected_version), editor), expected_version=expected_version)
 
 
-def _act_with_reason(request: Request, editor: auth.Editor, draft_id: str, verb: str, done: str,
-                     expected_version: int, reason: str, action: Callable[[str], object]) -> Response:
-    """:func:`_act` for a decision that needs a reason (reject, withdraw): ``action(reason)``
+def _act_with_reason(request: Request, editor: auth.Editor, draft_id: str, action: str,
+                     expected_version: int, reason: str, act: Callable[[str], ItemView]) -> Response:
+    """:func:`_act` for a decision that needs a reason (reject, withdraw, reopen): ``act(reason)``
     runs only when the stripped reason is 1 to ``MAX_NOTE_CHARS`` characters."""
     reason = reason.strip()
     if not reason or len(reason) > MAX_NOTE_CHARS:
-        return _refuse(request, editor, draft_id, f"Say why you {verb} this draft (1 to {MAX_NOTE_CHARS} characters).")
-    return _act(request, editor, draft_id, done, lambda: action(reason), expected_version=expected_version)
+        return _refuse(request, draft_id, f"Nothing was changed: say why you {action} this draft "
+                                          f"(1 to {MAX_NOTE_CHARS} characters).")
+    return _act(request, editor, draft_id, _notice(action, lambda: act(reason), editor, reason),
+                expected_version=expected_version)
 
 
 @router.post("/draft/{draft_id:path}/reject", name="draft_reject")
 def reject(request: Request, editor: Editor, draft_id: str, expected_version: Version,
            reason: Annotated[str, Form()] = "") -> Response:
     queue = services(request).queue
-    return _act_with_reason(request, editor, draft_id, "reject", "rejected", expected_version, reason,
+    return _act_with_reason(request, editor, draft_id, "reject", expected_version, reason,
                             lambda why: queue.reject(draft_id, editor.username, expected_version, why))
+
+
+@router.post("/draft/{draft_id:path}/reopen", name="draft_reopen")
+def reopen(request: Request, editor: Editor, draft_id: str, expected_version: Version,
+           reason: Annotated[str, Form()] = "") -> Response:
+    """Take a rejection back: the draft is queued again, the reason in the history."""
+    queue = services(request).queue
+    return _act_with_reason(request, editor, draft_id, "reopen", expected_version, reason,
+                            lambda why: queue.reopen(draft_id, editor.username, expected_version, why))
 
 
 @router.post("/draft/{draft_id:path}/withdraw", name="draft_withdraw")
@@ -290,7 +350,7 @@ def withdraw(request: Request, editor: Editor, draft_id: str, expected_version: 
              reason: Annotated[str, Form()] = "") -> Response:
     """Take an approved or published draft back; the next publish run removes it from the site."""
     queue = services(request).queue
-    return _act_with_reason(request, editor, draft_id, "withdraw", "withdrawn", expected_version, reason,
+    return _act_with_reason(request, editor, draft_id, "withdraw", expected_version, reason,
                             lambda why: queue.withdraw(draft_id, editor.username, expected_version, why))
 
 
@@ -303,27 +363,32 @@ def edit(request: Request, editor: Editor, draft_id: str, expected_version: Vers
     queue = services(request).queue
     item = queue.get(draft_id)
     if not text.strip() or len(text) > MAX_TEXT_CHARS:
-        return _refuse(request, editor, draft_id, f"The text must be 1 to {MAX_TEXT_CHARS:,} characters.",
-                       edit_text=text)
+        # The edit box allows no more than this, so only a hand-made request gets here.
+        return _refuse(request, draft_id, f"Not saved: the text must be 1 to {MAX_TEXT_CHARS:,} characters.")
     if text == item.text and expected_version == item.version:
-        return _redirect(url(request, "draft", draft_id=draft_id) + "?done=unchanged")
+        return _back(request, draft_id, "The text is unchanged; nothing was saved.")
 
-    def save() -> str:
+    def save() -> tuple[str, Level]:
         passed, qc_json = recheck(item, text, sibling_texts(queue, item))
-        queue.edit(draft_id, editor.username, expected_version, text, qc_passed=passed, qc_json=qc_json)
-        outcome = verdict(item.kind, passed, verified_of(json.loads(qc_json)))
-        return {PASSED: "edited", FAILED: "edited_failed"}.get(outcome, "edited_unverified")
+        saved = queue.edit(draft_id, editor.username, expected_version, text, qc_passed=passed, qc_json=qc_json)
+        meaning, level = EDIT_OUTCOMES[verdict(item.kind, passed, verified_of(json.loads(qc_json)))]
+        return f"Edited by you ({editor.username}) at {outcomes.at(saved.updated_at)} and checked again: {meaning}", level
 
-    return _act(request, editor, draft_id, "edited", save, expected_version=expected_version, edit_text=text)
+    return _act(request, editor, draft_id, save, expected_version=expected_version, keeps_text=True)
 
 
 @router.post("/draft/{draft_id:path}/comment", name="draft_comment")
 def comment(request: Request, editor: Editor, draft_id: str, text: Annotated[str, Form()] = "") -> Response:
     text = normalize_text(text).strip()
     if not text or len(text) > MAX_NOTE_CHARS:
-        return _refuse(request, editor, draft_id, f"A comment is 1 to {MAX_NOTE_CHARS} characters.")
+        return _refuse(request, draft_id, f"Not added: a comment is 1 to {MAX_NOTE_CHARS} characters.")
     queue = services(request).queue
-    return _act(request, editor, draft_id, "commented", lambda: queue.comment(draft_id, editor.username, text))
+
+    def add() -> tuple[str, Level]:
+        queue.comment(draft_id, editor.username, text)
+        return "Your comment was added to the history.", "notice"
+
+    return _act(request, editor, draft_id, add)
 
 
 def normalize_text(text: str) -> str:
