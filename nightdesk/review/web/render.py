@@ -112,6 +112,10 @@ def failing_messages(checks: list[CheckRow]) -> list[str]:
     return [f"{c.name}: {f.message}" for c in checks for f in c.findings if f.severity == "fail"]
 
 
+#: Failing findings an Approve refusal names; the page's check table lists them all.
+_REFUSAL_FINDINGS = 3
+
+
 def approve_refusal(item: ItemView, checks: list[CheckRow]) -> str | None:
     """Why Approve is disabled for ``item``, or ``None`` when it can be approved.
 
@@ -121,8 +125,9 @@ def approve_refusal(item: ItemView, checks: list[CheckRow]) -> str | None:
     if item.qc_passed:
         return None
     failing = failing_messages(checks) or [c.name for c in checks if not c.passed]
-    more = f" and {len(failing) - 1} more" if len(failing) > 1 else ""
-    why = f": {failing[0]}{more}" if failing else ""
+    shown = "; ".join(failing[:_REFUSAL_FINDINGS])
+    more = f"; and {len(failing) - _REFUSAL_FINDINGS} more" if len(failing) > _REFUSAL_FINDINGS else ""
+    why = f": {shown}{more}" if failing else ""
     return (f"Approve is disabled: this {item.kind} fails its checks{why}. "
             "Edit it until they pass, or reject it.")
 
