@@ -3,14 +3,19 @@
 Headless Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright; never
 ``playwright install``) against the app served by uvicorn on an ephemeral port, with a
 review store and media store under ``tmp_path``. The editor logs in, filters the queue,
-opens a headline, makes a figure unbacked and sees the check fail and approval refused,
-fixes it, approves, and finds the draft ``edited_approved`` with the whole trail audited;
+opens a headline, makes a figure unbacked and sees the check fail and Approve disabled
+with the reason, fixes it, approves, and finds the draft ``edited_approved`` with the whole trail audited;
 approves the story's brief too, and after the publish step (``release()`` in-process on
 the session's embedded warehouse, configured through the environment as the publish
 DAG's task is) finds the drafts ``published`` and the story, with the edited headline
 and the brief, on the public site (the output directory served by ``http.server``).
 Then withdraws the headline with a reason, and after the next publish run the story's
 page is gone and the index no longer lists it.
+
+On a morning's queue another editor reads the drafts story by story (writer badges,
+filters by writer and verdict), moves through them with the keyboard (the one script the
+pages load, same-origin), opens a story, sees every kind as readers will and approves the
+story in one click; a story whose headline fails cannot be approved, and says why.
 """
 
 from __future__ import annotations

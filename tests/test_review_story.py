@@ -27,7 +27,6 @@ from test_review_web import (  # noqa: F401 - fixtures; pytest puts tests/ on sy
     STORY,
     XSS,
     _fact,
-    action,
     app,
     checked,
     factsheet,
