@@ -109,6 +109,12 @@ def logout(request: Request) -> Response:
 # -- queue ---------------------------------------------------------------------------
 
 
+#: The writer filter's choices: who wrote a draft, or any fallback (a template or chart
+#: card that stood in after the model's attempts failed).
+FALLBACK = "fallback"
+WRITER_CHOICES = (*WRITERS, FALLBACK)
+
+
 @dataclasses.dataclass(frozen=True)
 class Filters:
     """The queue filters as the form sends them (strings; empty means any)."""
@@ -136,12 +142,6 @@ class Filters:
         """The filters as a query string, with ``changes`` applied (for links)."""
         values = {k: v for k, v in dataclasses.asdict(dataclasses.replace(self, **changes)).items() if v}
         return "?" + urlencode(values) if values else "?"
-
-
-#: The writer filter's choices: who wrote a draft, or any fallback (a template or chart
-#: card that stood in after the model's attempts failed).
-FALLBACK = "fallback"
-WRITER_CHOICES = (*WRITERS, FALLBACK)
 
 
 def parse_filters(date: str, story_type: str, kind: str, state: str, qc: str, *,
