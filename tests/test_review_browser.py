@@ -3,23 +3,31 @@
 Headless Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright; never
 ``playwright install``) against the app served by uvicorn on an ephemeral port, with a
 review store and media store under ``tmp_path``. The editor logs in, filters the queue,
-opens a headline, makes a figure unbacked and sees the check fail and approval refused,
-fixes it, approves, and finds the draft ``edited_approved`` with the whole trail audited;
+opens a headline, makes a figure unbacked and sees the check fail and Approve disabled
+with the reason, fixes it, approves, and finds the draft ``edited_approved`` with the whole trail audited;
 approves the story's brief too, and after the publish step (``release()`` in-process on
 the session's embedded warehouse, configured through the environment as the publish
 DAG's task is) finds the drafts ``published`` and the story, with the edited headline
 and the brief, on the public site (the output directory served by ``http.server``).
 Then withdraws the headline with a reason, and after the next publish run the story's
 page is gone and the index no longer lists it.
+
+On a morning's queue another editor reads the drafts story by story (writer badges,
+filters by writer and verdict), moves through them with the keyboard (the one script the
+pages load, same-origin), opens a story, sees every kind as readers will and approves the
+story in one click; a story whose headline fails cannot be approved, and says why.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import functools
 import http.server
 import io
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -81,17 +89,20 @@ SHEET = FactSheet(
 )
 
 
-def _item(kind: str, text: str, **extra: str) -> NewItem:
+def _item(kind: str, text: str, sheet: FactSheet = SHEET, **extra: object) -> NewItem:
+    """A draft of ``sheet``'s story checked by the real checks; by default the template
+    fallback after one failed model attempt (``extra`` overrides any field)."""
     if kind == "cover":
         ok, qc = True, "[]"
     else:
-        results = run_text_checks(kind, text, SHEET)
+        results = run_text_checks(kind, text, sheet)
         ok = passed(results)
         qc = results_json(r.to_dict() for r in results)
-    return NewItem(draft_id=f"{STORY}/{kind}", logical_date=dt.date(2013, 3, 1), story_id=STORY,
-                   story_type="carrier_spotlight", kind=kind, text=text, facts_json=SHEET.to_json(), qc_passed=ok,
-                   qc_json=qc, attempts=2, generator="template", model_id="", writer="template", fallback=True,
-                   failed_attempts=1, **extra)
+    fields: dict[str, object] = dict(
+        draft_id=f"{sheet.story_id}/{kind}", logical_date=dt.date(2013, 3, 1), story_id=sheet.story_id,
+        story_type="carrier_spotlight", kind=kind, text=text, facts_json=sheet.to_json(), qc_passed=ok, qc_json=qc,
+        attempts=2, generator="template", model_id="", writer="template", fallback=True, failed_attempts=1)
+    return NewItem(**{**fields, **extra})
 
 
 def _png() -> bytes:
@@ -102,20 +113,40 @@ def _png() -> bytes:
     return buf.getvalue()
 
 
-@pytest.fixture
-def served(tmp_path) -> Iterator[tuple[str, ReviewQueue]]:
-    """The review UI on 127.0.0.1:<ephemeral port>, seeded; yields its base URL and queue."""
-    import uvicorn
-
+@contextlib.contextmanager
+def _stores(tmp_path: Path) -> Iterator[tuple[ReviewQueue, UserStore, MediaStore]]:
+    """A review store with the editor ``nina`` and a media store, under ``tmp_path``."""
     url = f"sqlite:///{tmp_path / 'review.sqlite'}"
     queue, users, media = ReviewQueue(url), UserStore(url), MediaStore(str(tmp_path / "media"))
     users.add("nina", PASSWORD, "editor")
-    cover = media.put(_png(), ".png")
-    report = queue.enqueue([
-        _item("headline", GOOD), _item("brief", BRIEF),
-        _item("cover", "Chart of United's on-time rate", media_relpath=cover.relpath, media_sha256=cover.sha256),
-    ])
-    assert report.added == 3
+    try:
+        yield queue, users, media
+    finally:
+        queue.close()
+        users.close()
+
+
+def _cover(media: MediaStore, sheet: FactSheet = SHEET) -> NewItem:
+    stored = media.put(_png(), ".png")
+    return _item("cover", "Chart of United's on-time rate", sheet, media_relpath=stored.relpath,
+                 media_sha256=stored.sha256)
+
+
+@pytest.fixture
+def served(tmp_path) -> Iterator[tuple[str, ReviewQueue]]:
+    """The review UI on 127.0.0.1:<ephemeral port>, seeded; yields its base URL and queue."""
+    with _stores(tmp_path) as (queue, users, media):
+        report = queue.enqueue([_item("headline", GOOD), _item("brief", BRIEF), _cover(media)])
+        assert report.added == 3
+        with _serving(queue, users, media) as base:
+            yield base, queue
+
+
+@contextlib.contextmanager
+def _serving(queue: ReviewQueue, users: UserStore, media: MediaStore) -> Iterator[str]:
+    """The review UI over these stores, served by uvicorn; yields its base URL."""
+    import uvicorn
+
     app = create_app(queue=queue, users=users, media=media, secret_key="browser-test-" + "k" * 40)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, name="review-ui", daemon=True)
@@ -126,12 +157,10 @@ def served(tmp_path) -> Iterator[tuple[str, ReviewQueue]]:
         time.sleep(0.05)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield f"http://127.0.0.1:{port}", queue
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-        queue.close()
-        users.close()
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -173,22 +202,39 @@ def public_site(tmp_path, monkeypatch, warehouse) -> Iterator[tuple[str, Path, o
         thread.join(timeout=10)
 
 
-@pytest.fixture
-def page(served):
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium for the module; each test gets a fresh context (cookies) from it."""
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context()
-            page = context.new_page()
-            page.set_default_timeout(15_000)
-            # The policy's refusals show up here (the refused login and approval answer 401
-            # and 422 and the browser asks for /favicon.ico, which are expected errors).
-            page.csp_errors = []
-            page.on("console", lambda msg: msg.type == "error" and "Refused" in msg.text
-                    and page.csp_errors.append(msg.text))
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        # The policy's refusals show up here (the refused login answers 401 and the
+        # browser asks for /favicon.ico, which are expected errors).
+        page.csp_errors = []
+        page.on("console", lambda msg: msg.type == "error" and "Refused" in msg.text
+                and page.csp_errors.append(msg.text))
+        yield page
+    finally:
+        context.close()
+
+
+def _log_in(page, base: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("Username").fill("nina")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    sync_api.expect(page.get_by_role("heading", name="Review queue")).to_be_visible()
 
 
 def test_new_editor_edits_a_figure_fixes_it_approves_and_sees_it_published(served, page, public_site, warehouse):
@@ -213,8 +259,8 @@ def test_new_editor_edits_a_figure_fixes_it_approves_and_sees_it_published(serve
     page.get_by_label("Kind").select_option("headline")
     page.get_by_label("QC").select_option("passed")
     page.get_by_role("button", name="Filter").click()
-    expect(page).to_have_url(f"{base}/?date=&story_type=&kind=headline&state=&qc=passed")
-    rows = page.locator("table.queue tbody tr")
+    expect(page).to_have_url(f"{base}/?date=&story_type=&kind=headline&state=&qc=passed&writer=")
+    rows = page.locator("table.queue tr.draft-row")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text(HEADLINE)
 
@@ -226,16 +272,17 @@ def test_new_editor_edits_a_figure_fixes_it_approves_and_sees_it_published(serve
     expect(page.locator("#facts")).to_contain_text("83.8%")
 
     # 4. Change a figure so it is no longer backed by the facts: the re-check fails,
-    #    the figure is highlighted and approval is refused.
+    #    the figure is highlighted and Approve is disabled, saying why.
     page.locator("#edit-text").fill(UNBACKED)
     page.get_by_role("button", name="Save and re-check").click()
     expect(page.get_by_role("status")).to_contain_text("failed the checks")
     expect(page.locator("#qc-status")).to_have_text("checks failed")
     expect(page.locator("#draft-text mark.fail")).to_have_text("88.8%")
     expect(page.locator("#failing")).to_contain_text("unbacked figure '88.8%'")
-    page.get_by_role("button", name="Approve").click()
-    expect(page.get_by_role("alert")).to_have_text(
-        "Not approved: the text fails the quality checks. Edit it until they pass, or reject it.")
+    approve = page.get_by_role("button", name="Approve")
+    expect(approve).to_be_disabled()
+    expect(approve).to_have_accessible_description(re.compile(r"^Approve is disabled: this headline fails its checks: "
+                                                              r".*Edit it until they pass, or reject it\.$"))
     expect(page.locator("#state")).to_have_text("queued")
 
     # 5. Fix it and approve.
@@ -246,19 +293,18 @@ def test_new_editor_edits_a_figure_fixes_it_approves_and_sees_it_published(serve
     page.get_by_role("button", name="Approve").click()
     expect(page.get_by_role("status")).to_contain_text("Approved by you (nina) at")
     expect(page.locator("#state")).to_have_text("edited_approved")
-    expect(page.locator("#audit td.action")).to_have_text(["enqueue", "edit", "conflict", "edit", "approve"])
+    expect(page.locator("#audit td.action")).to_have_text(["enqueue", "edit", "edit", "approve"])
 
     item = queue.get(HEADLINE)
     assert (item.state, item.text, item.original_text, item.decided_by) == ("edited_approved", FIXED, GOOD, "nina")
     history = queue.history(HEADLINE)
     assert [(e.action, e.actor) for e in history] == [
-        ("enqueue", "pipeline"), ("edit", "nina"), ("conflict", "nina"), ("edit", "nina"), ("approve", "nina")]
-    assert history[2].details["refusal"] == "qc_failed"
+        ("enqueue", "pipeline"), ("edit", "nina"), ("edit", "nina"), ("approve", "nina")]
     assert "+United ran 88.8%" in history[1].details["diff"]
 
     # 6. Their history page has it all; the approved draft left the undecided queue.
     page.get_by_role("link", name="My history").click()
-    expect(page.locator("#editor-history td.action")).to_have_text(["approve", "edit", "conflict", "edit"])
+    expect(page.locator("#editor-history td.action")).to_have_text(["approve", "edit", "edit"])
     page.get_by_role("link", name="Queue").click()
     expect(page.locator('ul.counts a[data-state="edited_approved"]')).to_contain_text("1")
 
@@ -266,8 +312,8 @@ def test_new_editor_edits_a_figure_fixes_it_approves_and_sees_it_published(serve
     page.get_by_label("Kind").select_option("brief")
     page.get_by_label("QC").select_option("passed")
     page.get_by_role("button", name="Filter").click()
-    expect(page).to_have_url(f"{base}/?date=&story_type=&kind=brief&state=&qc=passed")
-    rows = page.locator("table.queue tbody tr")
+    expect(page).to_have_url(f"{base}/?date=&story_type=&kind=brief&state=&qc=passed&writer=")
+    rows = page.locator("table.queue tr.draft-row")
     expect(rows).to_have_count(1)
     page.get_by_role("link", name=BRIEF_ID).click()
     expect(page.locator("#state")).to_have_text("queued")
@@ -292,7 +338,7 @@ def test_new_editor_edits_a_figure_fixes_it_approves_and_sees_it_published(serve
     page.goto(f"{base}/draft/{HEADLINE}")
     expect(page.locator("#state")).to_have_text("published")
     expect(page.locator("#draft-text")).to_have_text(FIXED)
-    expect(page.locator("#audit td.action")).to_have_text(["enqueue", "edit", "conflict", "edit", "approve", "publish"])
+    expect(page.locator("#audit td.action")).to_have_text(["enqueue", "edit", "edit", "approve", "publish"])
 
     # 10. The public site: the index lists the story under the edited headline, and its
     #     page carries that headline, the brief and the figures it was checked against.
@@ -353,3 +399,119 @@ def test_cover_and_stylesheet_load_under_the_content_security_policy(served, pag
     page.goto(f"{base}/draft/{STORY}/cover")
     expect(page).to_have_url(f"{base}/login?next=%2Fdraft%2F{STORY.replace('/', '%2F')}%2Fcover")
     assert page.csp_errors == []
+
+
+SUMMARY = "United Air Lines Inc. operated 167 flights on March 1, 2013, and 83.8% of them arrived on time."
+MARKETING = ("United Air Lines Inc. ran 83.8% of its flights on time on March 1, 2013, "
+             "against 80.2% for all airlines.")
+AMERICAN = dataclasses.replace(SHEET, story_id="carrier_spotlight/2013-03-01/AA",
+                               title="American Airlines Inc. on March 1, 2013")
+
+
+@pytest.fixture
+def desk(tmp_path) -> Iterator[tuple[str, ReviewQueue]]:
+    """A morning's queue: United's story in all five kinds (the headline by the model on
+    its second attempt, the rest by the template fallback) and American's failing headline."""
+    with _stores(tmp_path) as (queue, users, media):
+        queue.enqueue([
+            _item("headline", GOOD, generator="transformers", model_id="SmolLM2-135M", writer="model", fallback=False),
+            _item("brief", BRIEF), _item("summary", SUMMARY), _item("marketing", MARKETING), _cover(media),
+            _item("headline", UNBACKED, AMERICAN),
+        ])
+        with _serving(queue, users, media) as base:
+            yield base, queue
+
+
+def test_new_editor_reads_the_queue_by_story_with_the_keyboard_and_approves_a_story(desk, page):
+    base, queue = desk
+    expect = sync_api.expect
+    united, american = f"{STORY}/", f"{AMERICAN.story_id}/"
+    _log_in(page, base)
+
+    # 1. The queue: one row group per story, titled, with who wrote each draft.
+    expect(page.locator("tr.story-row a.story-link")).to_have_text(
+        ["American Airlines Inc. on March 1, 2013", "United Air Lines Inc. on March 1, 2013"])
+    rows = page.locator("tr.draft-row")
+    expect(rows.locator("a.draft-link")).to_have_text(
+        [american + "headline", *(united + k for k in ("headline", "brief", "summary", "marketing", "cover"))])
+    expect(rows.locator(".badge.writer")).to_have_text(["template fallback", "model, attempt 2", *["template fallback"] * 4])
+
+    # 2. Filters: by writer, then by verdict; each keeps the other filters' choices.
+    page.get_by_label("Writer").select_option("model")
+    page.get_by_role("button", name="Filter").click()
+    expect(rows.locator("a.draft-link")).to_have_text([united + "headline"])
+    page.get_by_label("Writer").select_option("")
+    page.get_by_label("QC verdict").select_option("failed")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(f"{base}/?date=&story_type=&kind=&state=&qc=failed&writer=")
+    expect(rows.locator("a.draft-link")).to_have_text([american + "headline"])
+    page.get_by_role("link", name="Clear").click()
+    expect(page).to_have_url(f"{base}/")
+    page.wait_for_load_state("domcontentloaded")  # deferred scripts have run by then
+
+    # 3. The keyboard (the same-origin script): j/k and the arrows move from draft to draft,
+    #    x selects one for approval, Enter opens it, s opens its story.
+    focused = page.locator("a.draft-link:focus")
+    page.keyboard.press("j")
+    expect(focused).to_have_text(american + "headline")
+    page.keyboard.press("j")
+    page.keyboard.press("ArrowDown")
+    expect(focused).to_have_text(united + "brief")
+    page.keyboard.press("k")
+    expect(focused).to_have_text(united + "headline")
+    page.keyboard.press("x")
+    expect(page.get_by_label(f"select {united}headline")).to_be_checked()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{base}/draft/{united}headline")
+    page.goto(f"{base}/")
+    for key in ("k", "k", "s"):  # from nowhere, k starts at the last draft: United's cover
+        page.keyboard.press(key)
+    expect(page).to_have_url(f"{base}/stories/{STORY}")
+
+    # 4. The story as readers will see it: headline over the cover, brief, summary, and
+    #    the marketing line as a newsletter blurb and a social post, with verdicts and writers.
+    expect(page.get_by_role("heading", level=1)).to_have_text("United Air Lines Inc. on March 1, 2013")
+    expect(page.locator("#preview-headline")).to_have_text(GOOD)
+    cover = page.locator("#preview-cover img")
+    expect(cover).to_be_visible()
+    assert cover.evaluate("img => img.complete && img.naturalWidth") == 64
+    assert page.locator("#preview-headline").bounding_box()["y"] < cover.bounding_box()["y"]
+    expect(page.locator("#preview-brief")).to_have_text(BRIEF)
+    expect(page.locator("#preview-summary")).to_have_text(SUMMARY)
+    expect(page.locator("#preview-newsletter")).to_contain_text(GOOD)
+    expect(page.locator("#preview-newsletter")).to_contain_text(MARKETING)
+    expect(page.locator("#preview-social .post")).to_have_text(MARKETING)
+    expect(page.locator("#status-headline .badge")).to_have_text(["passed", "model, attempt 2"])
+    for kind in ("brief", "summary", "marketing", "cover"):
+        expect(page.locator(f"#status-{kind} .badge")).to_have_text(["passed", "template fallback"])
+    expect(page.locator("#facts")).to_contain_text("83.8%")
+
+    # 5. Approve the story: every kind at once, each draft audited on its own.
+    page.get_by_role("button", name="Approve the story (headline, brief, summary, marketing, cover)").click()
+    expect(page.get_by_role("status")).to_have_text("Approved: headline, brief, summary, marketing, cover.")
+    expect(page).to_have_url(re.compile(re.escape(f"{base}/stories/{STORY}?approved=headline&")))
+    expect(page.locator(".draft-status .state")).to_have_text(["approved"] * 5)
+    expect(page.get_by_role("button", name="Approve the story")).to_be_disabled()
+    for kind in ("headline", "brief", "summary", "marketing", "cover"):
+        assert [(e.action, e.actor) for e in queue.history(united + kind)] == [("enqueue", "pipeline"),
+                                                                              ("approve", "nina")]
+
+    # 6. American's story: its failing headline cannot be approved, and the page says why.
+    page.goto(f"{base}/stories/{AMERICAN.story_id}")
+    for name in ("Approve the story", "Approve the headline"):
+        expect(page.get_by_role("button", name=name)).to_be_disabled()
+    expect(page.get_by_role("button", name="Approve the headline")).to_have_accessible_description(
+        re.compile(r"^Approve is disabled: this headline fails its checks: .*unbacked figure '88\.8%'"))
+    expect(page.locator("#missing-brief")).to_have_text("No brief draft for this story.")
+
+    # 7. The policy runs the app's own script and nothing inline, even if markup got in.
+    assert page.csp_errors == []
+    page.goto(f"{base}/")
+    ran, directive = page.evaluate("""() => new Promise(resolve => {
+        document.addEventListener('securitypolicyviolation',
+            event => resolve([window.inlineRan === true, event.effectiveDirective]), {once: true});
+        const script = document.createElement('script');
+        script.textContent = 'window.inlineRan = true';
+        document.head.append(script);
+    })""")
+    assert (ran, directive) == (False, "script-src-elem")

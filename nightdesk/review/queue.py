@@ -76,7 +76,9 @@ class QueueFilter:
     """Which drafts to list or count; ``None`` fields do not filter. ``state`` is the
     effective state (an expired claim counts as ``queued``); ``verdict`` is one of
     :data:`~nightdesk.review.verdict.VERDICTS` (``unverified``: the checks passed but
-    verified nothing)."""
+    verified nothing); ``writer`` one of :data:`~nightdesk.review.models.WRITERS`;
+    ``fallback`` selects drafts a template or chart card wrote after the model failed
+    (``True``) or the others (``False``)."""
 
     logical_date: dt.date | None = None
     story_type: str | None = None
@@ -84,10 +86,14 @@ class QueueFilter:
     state: str | None = None
     qc_passed: bool | None = None
     verdict: str | None = None
+    writer: str | None = None
+    fallback: bool | None = None
 
     def __post_init__(self) -> None:
         if self.verdict is not None and self.verdict not in verdict.VERDICTS:
             raise ValueError(f"unknown verdict {self.verdict!r}; known: {list(verdict.VERDICTS)}")
+        if self.writer is not None and self.writer not in WRITERS:
+            raise ValueError(f"unknown writer {self.writer!r}; known: {list(WRITERS)}")
 
 
 @dataclass(frozen=True)
@@ -221,6 +227,17 @@ class ReviewQueue:
         now = self._now()
         with self._store.read() as conn:
             return _view(_row(conn, draft_id, "get"), now)
+
+    def story(self, story_id: str) -> builtins.list[ItemView]:
+        """Every draft of one story, in kind order (empty for an unknown story).
+
+        Looked up by primary key: a draft id is always ``<story_id>/<kind>`` (checked at enqueue).
+        """
+        now = self._now()
+        ids = [f"{story_id}/{kind}" for kind in CONTENT_KINDS]
+        query = sa.select(ITEMS).where(ITEMS.c.draft_id.in_(ids)).order_by(_KIND_ORDER)
+        with self._store.read() as conn:
+            return [_view(row, now) for row in conn.execute(query)]
 
     def list(self, f: QueueFilter = QueueFilter(), *, limit: int = 200, offset: int = 0) -> builtins.list[ItemView]:
         """Drafts matching ``f``: newest logical date first, then by story and kind."""
@@ -478,7 +495,8 @@ def _state_sql(now: dt.datetime) -> sa.ColumnElement[str]:
 def _conditions(f: QueueFilter, now: dt.datetime) -> builtins.list[sa.ColumnElement[bool]]:
     conditions = [column == value for column, value in (
         (ITEMS.c.logical_date, f.logical_date), (ITEMS.c.story_type, f.story_type), (ITEMS.c.kind, f.kind),
-        (ITEMS.c.qc_passed, f.qc_passed)) if value is not None]
+        (ITEMS.c.qc_passed, f.qc_passed), (ITEMS.c.writer, f.writer),
+        (ITEMS.c.fallback, f.fallback)) if value is not None]
     if f.state is not None:
         conditions.append(_state_sql(now) == f.state)
     if f.verdict is not None:

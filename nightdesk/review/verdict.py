@@ -59,3 +59,14 @@ def written_by(writer: str, *, fallback: bool, failed_attempts: int, attempt: in
     name = _WRITER_NAMES.get(writer, writer)
     model = f" ({model_id})" if model_id and writer in ("model", "diffusion") else ""
     return f"{name}{model} on attempt {attempt}"
+
+
+def writer_badge(writer: str, *, fallback: bool, attempt: int) -> str:
+    """The queue's short badge: ``"model, attempt 2"``, ``"template fallback"``, ``"chart"``.
+
+    A model's attempt number is the news (a first attempt that passed, or a third); a
+    fallback's is not: it is always the last resort after the model's attempts failed.
+    """
+    if fallback:
+        return f"{writer} fallback"
+    return f"{writer}, attempt {attempt}" if writer in ("model", "diffusion") else writer

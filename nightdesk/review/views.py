@@ -117,6 +117,11 @@ class ItemView:
         return verdict.written_by(self.writer, fallback=self.fallback, failed_attempts=self.failed_attempts,
                                   attempt=self.attempts, model_id=self.model_id)
 
+    @property
+    def writer_badge(self) -> str:
+        """``"model, attempt 2"``, ``"template fallback"``: the queue's badge for :attr:`written_by`."""
+        return verdict.writer_badge(self.writer, fallback=self.fallback, attempt=self.attempts)
+
     def claim_holder(self, now: dt.datetime) -> str | None:
         """The editor whose claim is still running at ``now``; expired claims count as none."""
         if self.claimed_by and self.claim_expires_at and self.claim_expires_at > now:

@@ -24,7 +24,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from nightdesk.review.errors import ItemNotFound, ReviewError
+from nightdesk.review.errors import ClaimHeldError, ConflictError, ItemNotFound, ReviewError
+from nightdesk.review.models import WRITERS
 from nightdesk.review.queue import QueueFilter
 from nightdesk.review.states import REJECTED, STATES, TRANSITIONS, UNDECIDED
 from nightdesk.review.verdict import FAILED, PASSED, VERDICTS, verdict, verified_of
@@ -107,6 +108,12 @@ def logout(request: Request) -> Response:
 # -- queue ---------------------------------------------------------------------------
 
 
+#: The writer filter's choices: who wrote a draft, or any fallback (a template or chart
+#: card that stood in after the model's attempts failed).
+FALLBACK = "fallback"
+WRITER_CHOICES = (*WRITERS, FALLBACK)
+
+
 @dataclasses.dataclass(frozen=True)
 class Filters:
     """The queue filters as the form sends them (strings; empty means any)."""
@@ -116,14 +123,18 @@ class Filters:
     kind: str = ""
     state: str = ""
     qc: str = ""
+    writer: str = ""
 
     def to_queue_filter(self) -> QueueFilter:
+        fallback = self.writer == FALLBACK
         return QueueFilter(
             logical_date=dt.date.fromisoformat(self.date) if self.date else None,
             story_type=self.story_type or None,
             kind=self.kind or None,
             state=self.state or None,
             verdict=self.qc or None,
+            writer=None if fallback else self.writer or None,
+            fallback=True if fallback else None,
         )
 
     def query(self, **changes: str) -> str:
@@ -132,7 +143,8 @@ class Filters:
         return "?" + urlencode(values) if values else "?"
 
 
-def parse_filters(date: str, story_type: str, kind: str, state: str, qc: str) -> tuple[Filters, list[str]]:
+def parse_filters(date: str, story_type: str, kind: str, state: str, qc: str, *,
+                  writer: str = "") -> tuple[Filters, list[str]]:
     """Validated filters; a value that cannot be right is dropped and reported."""
     problems = []
     if date:
@@ -147,21 +159,25 @@ def parse_filters(date: str, story_type: str, kind: str, state: str, qc: str) ->
     if qc and qc not in VERDICTS:
         problems.append(f"unknown QC filter {qc!r}; use {', '.join(VERDICTS)}")
         qc = ""
-    return Filters(date, story_type, kind, state, qc), problems
+    if writer and writer not in WRITER_CHOICES:
+        problems.append(f"unknown writer {writer!r}; use {', '.join(WRITER_CHOICES)}")
+        writer = ""
+    return Filters(date, story_type, kind, state, qc, writer), problems
 
 
 @router.get("/", name="queue")
 def queue_page(request: Request, editor: Editor, date: str = "", story_type: str = "", kind: str = "",
-               state: str = "", qc: str = "", page: Annotated[int, Query(ge=0)] = 0) -> Response:
-    filters, problems = parse_filters(date, story_type, kind, state, qc)
+               state: str = "", qc: str = "", writer: str = "", page: Annotated[int, Query(ge=0)] = 0) -> Response:
+    filters, problems = parse_filters(date, story_type, kind, state, qc, writer=writer)
     queue = services(request).queue
     qf = filters.to_queue_filter()
     items = queue.list(qf, limit=PAGE_SIZE + 1, offset=page * PAGE_SIZE)
     counts = queue.counts(dataclasses.replace(qf, state=None))
     return render_page(
-        request, "queue.html", filters=filters, items=items[:PAGE_SIZE], has_next=len(items) > PAGE_SIZE,
-        page=page, counts=counts, total=sum(counts.values()), facets=queue.facets(), states=STATES,
-        undecided=UNDECIDED, verdicts=VERDICTS, passed=PASSED, error="; ".join(problems) or None,
+        request, "queue.html", filters=filters, groups=group_by_story(items[:PAGE_SIZE]),
+        has_next=len(items) > PAGE_SIZE, page=page, counts=counts, total=sum(counts.values()),
+        facets=queue.facets(), states=STATES, undecided=UNDECIDED, verdicts=VERDICTS, writers=WRITER_CHOICES,
+        passed=PASSED, error="; ".join(problems) or None,
     )
 
 
@@ -178,6 +194,30 @@ def bulk_confirm(request: Request, editor: Editor,
     response = render_page(request, "bulk_confirm.html", status_code=200 if plan.included else 400, plan=plan,
                            error=error)
     return svc.flash.consume(request, response) if shown else response
+
+
+@dataclasses.dataclass(frozen=True)
+class StoryGroup:
+    """The queue rows of one story, in kind order, under the story's title."""
+
+    story_id: str
+    title: str
+    items: list[ItemView]
+
+    def count(self, outcome: str) -> int:
+        return sum(item.verdict == outcome for item in self.items)
+
+
+def group_by_story(items: list[ItemView]) -> list[StoryGroup]:
+    """Consecutive rows of the same story as one group (the queue lists a story's drafts
+    together, so a story is split only where a page of results ends)."""
+    groups: list[StoryGroup] = []
+    for item in items:
+        if not groups or groups[-1].story_id != item.story_id:
+            sheet, _ = render.parse_facts(item.facts_json)
+            groups.append(StoryGroup(item.story_id, sheet.title if sheet else item.story_id, []))
+        groups[-1].items.append(item)
+    return groups
 
 
 @router.post("/bulk-approve", name="bulk_approve")
@@ -224,7 +264,8 @@ def draft_page(request: Request, editor: auth.Editor, draft_id: str, shown: Flas
     return render_page(
         request, "draft.html", item=item, checks=checks,
         segments=render.highlight(item.text, checks), failing=render.failing_messages(checks),
-        sheet=sheet, sheet_error=sheet_error, history=history, holder=holder,
+        facts=render.fact_rows(sheet), sheet=sheet, sheet_error=sheet_error, history=history, holder=holder,
+        approve_refusal=render.approve_refusal(item, checks),
         attempts=render.parse_attempts(item.attempts_json), passed=PASSED,
         held_by_other=bool(holder and holder != editor.username), undecided=item.state in UNDECIDED,
         withdrawable=item.state in TRANSITIONS["withdraw"].allowed_from, reopenable=item.state == REJECTED,

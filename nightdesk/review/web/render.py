@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal, localcontext
 from typing import Any
 
-from nightdesk.stories.factsheet import Fact, FactSheet
+from nightdesk.review.views import ItemView
+from nightdesk.stories.factsheet import Fact, FactSheet, format_value
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,26 @@ def failing_messages(checks: list[CheckRow]) -> list[str]:
     return [f"{c.name}: {f.message}" for c in checks for f in c.findings if f.severity == "fail"]
 
 
+#: Failing findings an Approve refusal names; the page's check table lists them all.
+_REFUSAL_FINDINGS = 3
+
+
+def approve_refusal(item: ItemView, checks: list[CheckRow]) -> str | None:
+    """Why Approve is disabled for ``item``, or ``None`` when it can be approved.
+
+    The same rule as the queue's refusal (:class:`~nightdesk.review.errors.QCFailedError`),
+    said before the click; the queue still refuses, whatever a page or a script sends.
+    """
+    if item.qc_passed:
+        return None
+    failing = failing_messages(checks) or [c.name for c in checks if not c.passed]
+    shown = "; ".join(failing[:_REFUSAL_FINDINGS])
+    more = f"; and {len(failing) - _REFUSAL_FINDINGS} more" if len(failing) > _REFUSAL_FINDINGS else ""
+    why = f": {shown}{more}" if failing else ""
+    return (f"Approve is disabled: this {item.kind} fails its checks{why}. "
+            "Edit it until they pass, or reject it.")
+
+
 @dataclass(frozen=True)
 class FailedCheck:
     name: str
@@ -165,8 +187,54 @@ def parse_facts(facts_json: str) -> tuple[FactSheet | None, str]:
         return None, f"the stored fact sheet could not be read: {exc}"
 
 
-def fact_rows(sheet: FactSheet | None) -> list[Fact]:
-    return list(sheet.facts) if sheet else []
+@dataclass(frozen=True)
+class FactRow:
+    """One line of the fact sheet as editors read it.
+
+    :param written: the fact as a draft must write it (:attr:`Fact.display`, made by
+        :func:`~nightdesk.stories.factsheet.format_value`: units, plurals and rounding
+        already right, "1 flight", "0.00 inches").
+    :param exact: the stored value in the same form, only where ``written`` rounds it
+        ("83.75%" behind "83.8%"); ``None`` when ``written`` already says all there is.
+    """
+
+    name: str
+    label: str
+    written: str
+    exact: str | None = None
+
+
+# More decimals than any source carries; beyond them a float's repr is noise.
+_EXACT_PLACES = 6
+# Digits of the largest float (1.8e308) plus those places: rounding never overflows.
+_FLOAT_DIGITS = 309 + _EXACT_PLACES
+
+
+def fact_rows(sheet: FactSheet | None) -> list[FactRow]:
+    """The fact sheet's rows for a table: label, written form, and the exact value if rounded.
+
+    The table used to print the raw value and its unit beside the written form, which
+    repeated it for every name and date and got what the formatter gets right wrong
+    ("1 flights", "0.0 inches" beside "0.00 inches"). The written form is the one to show;
+    the raw value adds something only where rounding hid digits.
+    """
+    return [FactRow(f.name, f.label or f.name, f.display, _exact(f)) for f in (sheet.facts if sheet else ())]
+
+
+def _exact(fact: Fact) -> str | None:
+    if fact.kind in ("date", "entity", "text") or not fact.numeric or isinstance(fact.value, bool):
+        return None
+    value = Decimal(repr(float(fact.value)))
+    if not value.is_finite():
+        return None
+    shown = 0 if fact.kind == "count" else (2 if fact.decimals is None else fact.decimals)
+    with localcontext(prec=_FLOAT_DIGITS):  # room for every digit of the largest float
+        value = round(value, _EXACT_PLACES)
+        if value == round(value, shown):
+            return None
+    places = min(_EXACT_PLACES, max(shown, -value.normalize().as_tuple().exponent))
+    kind = "number" if fact.kind == "count" else fact.kind  # a count rounds to whole numbers
+    return format_value(kind, fact.value, places, fact.unit)
 
 
 def audit_summary(details: Any) -> tuple[list[tuple[str, str]], str]:
