@@ -488,8 +488,8 @@ def test_new_editor_reads_the_queue_by_story_with_the_keyboard_and_approves_a_st
 
     # 5. Approve the story: every kind at once, each draft audited on its own.
     page.get_by_role("button", name="Approve the story (headline, brief, summary, marketing, cover)").click()
-    expect(page.get_by_role("status")).to_have_text("Approved: headline, brief, summary, marketing, cover.")
-    expect(page).to_have_url(re.compile(re.escape(f"{base}/stories/{STORY}?approved=headline&")))
+    expect(page.get_by_role("status")).to_have_text("Approved by you (nina): headline, brief, summary, marketing, cover.")
+    expect(page).to_have_url(f"{base}/stories/{STORY}")
     expect(page.locator(".draft-status .state")).to_have_text(["approved"] * 5)
     expect(page.get_by_role("button", name="Approve the story")).to_be_disabled()
     for kind in ("headline", "brief", "summary", "marketing", "cover"):

@@ -86,10 +86,10 @@ def test_approving_the_story_approves_each_passing_draft_with_its_own_audit_row(
     client, token = login(app)
     drafts = story_forms(client.get(f"/stories/{STORY}").text)["approve-story"]
     response = client.post(f"/stories/{STORY}/approve", data={"csrf_token": token, "draft": drafts})
-    assert response.status_code == 303
-    assert response.headers["location"] == f"/stories/{STORY}?approved=headline&approved=brief&approved=cover"
+    assert response.status_code == 303 and response.headers["location"] == f"/stories/{STORY}"
     page = client.get(response.headers["location"]).text
-    assert "Approved: headline, brief, cover." in page and "goes on the site at the next publish run" in page
+    assert "Approved by you (alice): headline, brief, cover." in page and "goes on the site at the next publish run" in page
+    assert "Approved by you" not in client.get(f"/stories/{STORY}").text  # the message is shown once
     assert "every draft" not in page and "Approve the story</button>" in page  # the marketing line is left
     for draft_id in (HEADLINE, BRIEF, COVER):
         item = queue.get(draft_id)
@@ -99,7 +99,9 @@ def test_approving_the_story_approves_each_passing_draft_with_its_own_audit_row(
     assert queue.get(f"{STORY}/marketing").state == "queued"
     # A reload of the redirected page approves nothing twice; posting the old versions again is refused.
     again = client.post(f"/stories/{STORY}/approve", data={"csrf_token": token, "draft": drafts})
-    assert again.status_code == 409 and "Not approved: headline: Someone else decided this draft" in again.text
+    assert again.status_code == 303 and again.headers["location"] == f"/stories/{STORY}"
+    refusal = client.get(f"/stories/{STORY}").text
+    assert "Not approved: headline: " in refusal and "alice approved it at" in refusal, refusal
     assert [e.action for e in queue.history(HEADLINE)] == ["enqueue", "approve", "conflict"]
 
 
@@ -107,18 +109,21 @@ def test_kind_by_kind_approval_and_the_servers_refusal_of_a_failing_one(app, que
     queue.enqueue([checked(STORY, "marketing", MARKETING)])
     client, token = login(app)
     response = client.post(f"/stories/{STORY}/approve", data={"csrf_token": token, "draft": "1:brief"})
-    assert response.headers["location"] == f"/stories/{STORY}?approved=brief"
+    assert response.headers["location"] == f"/stories/{STORY}"
+    assert "Approved by you (alice): brief." in client.get(f"/stories/{STORY}").text
     assert queue.get(BRIEF).state == "approved" and queue.get(HEADLINE).state == "queued"
     # The disabled button is a courtesy: a crafted post of the failing draft is still refused.
     refused = client.post(f"/stories/{STORY}/approve", data={"csrf_token": token, "draft": ["1:marketing", "1:headline"]})
-    assert refused.status_code == 422
-    assert "Approved: headline." in refused.text and "marketing: This text failed the quality checks" in refused.text
+    assert refused.status_code == 303
+    shown = client.get(f"/stories/{STORY}").text
+    assert "Approved by you (alice): headline." in shown and "Not approved: marketing: " in shown, shown
     assert queue.get(f"{STORY}/marketing").state == "queued" and queue.get(HEADLINE).state == "approved"
     assert queue.history(f"{STORY}/marketing")[-1].details["refusal"] == "qc_failed"
     # Without the CSRF token, or with something that is not a draft of the page, nothing happens.
     assert client.post(f"/stories/{STORY}/approve", data={"draft": "1:cover"}).status_code == 403
     for bad in ("1:poem", "one:cover", ""):
-        assert client.post(f"/stories/{STORY}/approve", data={"csrf_token": token, "draft": bad}).status_code == 400
+        assert client.post(f"/stories/{STORY}/approve", data={"csrf_token": token, "draft": bad}).status_code == 303
+        assert "is not a draft of this page" in client.get(f"/stories/{STORY}").text
     assert queue.get(COVER).state == "queued"
 
 
@@ -149,7 +154,9 @@ def test_a_hostile_ticker_is_text_on_the_story_page_and_in_its_links(app, queue)
     # Markup in a headline fails its checks: the story page refuses it under the same id.
     assert "Approve is disabled: this headline fails its checks" in html
     response = client.post(f"{link}/approve", data={"csrf_token": token, "draft": "1:headline"})
-    assert response.status_code == 422 and '<span id="story-id">carrier_spotlight/2013-03-01/&lt;script&gt;' in response.text
+    assert response.status_code == 303 and response.headers["location"] == link
+    refused = client.get(link).text
+    assert "Not approved: headline: " in refused and '<span id="story-id">carrier_spotlight/2013-03-01/&lt;script&gt;' in refused
     assert queue.get(f"{HOSTILE_STORY}/headline").state == "queued"
 
 
@@ -181,6 +188,10 @@ def test_the_queue_groups_by_story_and_filters_by_writer_and_verdict(app, queue)
     assert f"{STORY}/summary" not in listed("writer=template&kind=summary&qc=failed")
     bad = client.get("/?writer=<gpt>").text
     assert "unknown writer &#39;&lt;gpt&gt;&#39;" in bad and HEADLINE in bad
+    # The JSON API filters the same way.
+    api = client.get("/api/drafts", params={"writer": "fallback"}).json()["items"]
+    assert [item["draft_id"] for item in api] == [f"{STORY}/summary"]
+    assert client.get("/api/drafts", params={"writer": "<gpt>"}).status_code == 400
 
 
 def test_approve_is_disabled_and_explained_on_a_failing_draft_page(app, queue):

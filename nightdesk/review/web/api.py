@@ -136,9 +136,9 @@ def logout(request: Request) -> dict[str, Any]:
 
 @router.get("/drafts")
 def list_drafts(request: Request, editor: Editor, date: str = "", story_type: str = "", kind: str = "",
-                state: str = "", qc: str = "", limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+                state: str = "", qc: str = "", writer: str = "", limit: Annotated[int, Query(ge=1, le=1000)] = 200,
                 offset: Annotated[int, Query(ge=0)] = 0) -> JSONResponse:
-    filters, problems = parse_filters(date, story_type, kind, state, qc)
+    filters, problems = parse_filters(date, story_type, kind, state, qc, writer=writer)
     if problems:
         return JSONResponse({"error": "bad_filter", "message": "; ".join(problems)}, status_code=400)
     queue = services(request).queue

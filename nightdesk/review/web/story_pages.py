@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
 
 from nightdesk.publish.layout import page_path
 from nightdesk.publish.pages import paragraphs
@@ -32,7 +32,8 @@ from nightdesk.review.views import ItemView
 from nightdesk.review.web import auth, csrf, render
 from nightdesk.review.web.app import render as render_page
 from nightdesk.review.web.app import services, url
-from nightdesk.review.web.errors import explain
+from nightdesk.review.web.errors import explain_refusal
+from nightdesk.review.web.flash import Flash
 from nightdesk.review.web.session import current_editor
 from nightdesk.review_flow.release import REQUIRED_KINDS
 from nightdesk.stories.catalog import CONTENT_KINDS, COVER_KIND
@@ -138,52 +139,61 @@ def story_view(story_id: str, items: list[ItemView]) -> StoryView:
     )
 
 
-def _story_page(request: Request, story_id: str, *, status_code: int = 200, notice: str | None = None,
-                error: str | None = None) -> Response:
+def _story_page(request: Request, story_id: str, *, status_code: int = 200) -> Response:
     items = services(request).queue.story(story_id)
     if not items:
         raise ItemNotFound(f"story {story_id}: no drafts of it in the review queue")
-    return render_page(request, "story.html", status_code=status_code, story=story_view(story_id, items),
-                       kinds=CONTENT_KINDS, passed=PASSED, notice=notice, error=error)
+    flash = services(request).flash
+    shown = flash.peek(request, _flash_page(story_id))
+    response = render_page(request, "story.html", status_code=status_code, story=story_view(story_id, items),
+                           kinds=CONTENT_KINDS, passed=PASSED,
+                           notice=shown.message if shown and shown.level != "error" else None,
+                           error=shown.message if shown and shown.level == "error" else None)
+    return flash.consume(request, response) if shown else response
 
 
-def _approved_notice(kinds: list[str]) -> str | None:
-    return f"Approved: {', '.join(kinds)}." if kinds else None
+def _flash_page(story_id: str) -> str:
+    """The flash page name of a story (draft ids are ``<story_id>/<kind>``: no clash)."""
+    return f"story:{story_id}"
 
 
 # Declared before the page's route: ``{story_id:path}`` would swallow "/approve" otherwise.
 @router.post("/stories/{story_id:path}/approve", name="story_approve")
 def approve_story(request: Request, editor: Editor, story_id: str,
                   draft: Annotated[list[str] | None, Form()] = None) -> Response:
-    """Approve the posted drafts of the story, each ``<version>:<kind>`` as the page showed it."""
+    """Approve the posted drafts of the story, each ``<version>:<kind>`` as the page showed
+    it, then go back to the story page saying what was approved and what was refused and
+    why (post/redirect/get: a reload never approves twice)."""
+    svc = services(request)
+    if not svc.queue.story(story_id):
+        raise ItemNotFound(f"story {story_id}: no drafts of it in the review queue")
+    back = url(request, "story", story_id=story_id)
     wanted: dict[str, int] = {}
     for value in draft or ():
         version, _, kind = value.partition(":")
         if not version.isdigit() or kind not in CONTENT_KINDS:
-            return _story_page(request, story_id, status_code=400, error=f"{value!r} is not a draft of this page.")
+            return svc.flash.redirect(request, back, Flash(_flash_page(story_id),
+                                                           f"{value!r} is not a draft of this page.", "error"))
         wanted[kind] = int(version)
     if not wanted:
-        return _story_page(request, story_id, status_code=400, error="Choose at least one draft to approve.")
-    queue = services(request).queue
+        return svc.flash.redirect(request, back, Flash(_flash_page(story_id),
+                                                       "Choose at least one draft to approve.", "error"))
     approved: list[str] = []
-    refused: dict[str, tuple[int, str]] = {}
+    refused: dict[str, str] = {}
     for kind, version in wanted.items():
+        draft_id = f"{story_id}/{kind}"
         try:
-            queue.approve(f"{story_id}/{kind}", editor.username, version)
+            svc.queue.approve(draft_id, editor.username, version)
         except ReviewError as exc:
-            refused[kind] = explain(exc)
+            refused[kind] = explain_refusal(svc.queue, draft_id, version, exc)[1]
         else:
             approved.append(kind)
-    if not refused:  # post/redirect/get: a reload never approves twice
-        return RedirectResponse(url(request, "story", story_id=story_id) + "?"
-                                + "&".join(f"approved={kind}" for kind in approved), status_code=303)
-    status = max(code for code, _ in refused.values())
-    error = "Not approved: " + " ".join(f"{kind}: {message}" for kind, (_, message) in refused.items())
-    return _story_page(request, story_id, status_code=status, notice=_approved_notice(approved), error=error)
+    parts = [f"Approved by you ({editor.username}): {', '.join(approved)}."] if approved else []
+    parts += [f"Not approved: {kind}: {message}" for kind, message in refused.items()]
+    return svc.flash.redirect(request, back, Flash(_flash_page(story_id), " ".join(parts),
+                                                   "error" if refused else "notice"))
 
 
 @router.get("/stories/{story_id:path}", name="story")
-def story_page(request: Request, editor: Editor, story_id: str,
-               approved: Annotated[list[str] | None, Query()] = None) -> Response:
-    return _story_page(request, story_id,
-                       notice=_approved_notice([kind for kind in CONTENT_KINDS if kind in (approved or ())]))
+def story_page(request: Request, editor: Editor, story_id: str) -> Response:
+    return _story_page(request, story_id)
