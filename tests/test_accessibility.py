@@ -48,6 +48,8 @@ REVIEW_PAGES = {
     "queue with a filter error": "/?date=yesterday&kind=headline",
     "draft failing its checks": f"/draft/{HEADLINE}",
     "draft that passed": f"/draft/{BRIEF_ID}",
+    "draft with a notice": f"/draft/{BRIEF_ID}?done=edited",
+    "draft with a warning notice": f"/draft/{HEADLINE}?done=edited_failed",
     "cover draft": f"/draft/{COVER}",
     "my history": "/history",
     "another editor's history": "/history/nina",
@@ -208,3 +210,6 @@ def test_bulk_approval_pages_pass_axe(admin_page, review_ui):
     admin_page.get_by_role("button", name="Approve selected").click()
     sync_api.expect(admin_page.get_by_role("heading", name="Bulk approval")).to_be_visible()
     assert_accessible(admin_page, "bulk approval result")
+    admin_page.get_by_role("link", name=COVER).click()
+    sync_api.expect(admin_page.locator("#withdraw-form")).to_be_visible()
+    assert_accessible(admin_page, "approved draft (withdraw form)")
