@@ -9,9 +9,11 @@ to publish at once. Each run:
    claims, edits, approvals, rejections, withdrawals...) into ``review_events``;
 2. **publish**: builds every story whose headline and brief are approved (summary,
    marketing line and cover go with it when approved), writes the static site (pages,
-   JSON Feed, Atom, covers) to ``NIGHTDESK_OUTPUT_URL`` from *all* publishable stories,
-   so a withdrawn story disappears, marks the drafts ``published`` and logs each story
-   whose files changed in ``publications`` (``published`` / ``updated`` / ``withdrawn``);
+   JSON Feed, Atom, covers, each day's newsletter issue and social posts of the approved
+   marketing lines) to ``NIGHTDESK_OUTPUT_URL``, linked at ``NIGHTDESK_SITE_URL``, from
+   *all* publishable stories, so a withdrawn story disappears, marks the drafts
+   ``published`` and logs each story and channel issue whose files changed in
+   ``publications`` (``published`` / ``updated`` / ``withdrawn``);
 3. **export_review_events** again (``export_publish_events``), so the ``publish``
    audit events of this run reach the warehouse in the same run.
 

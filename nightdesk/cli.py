@@ -221,6 +221,11 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from nightdesk.runner import run_dag
 
     settings = get_settings()
+    try:
+        settings.site_base_url()  # checked here too, so the error reaches the terminal, not only the task log
+    except ValueError as exc:
+        _print(f"not published: {exc}")
+        return 2
     log_path = _log_path(settings, "publish")
     started = pd.Timestamp.now(tz="UTC")
     with logs_to(log_path):
@@ -231,10 +236,11 @@ def cmd_publish(args: argparse.Namespace) -> int:
         return 1
     changes = clickhouse.connect().query_rows(
         (WAREHOUSE_DIR / "sql" / "publications_since.sql").read_text(), {"url": settings.output_url, "since": started})
-    _print(f"published to {settings.output_url}: {len(changes)} story change(s)")
+    _print(f"published to {settings.output_url}: {len(changes)} change(s) of stories and newsletter/social issues")
     for action, story_id, _ in changes:
         _print(f"  {action:9} {story_id}")
-    _print(f"feeds: {settings.output_url}/feed.json, {settings.output_url}/atom.xml\nlogs: {log_path}")
+    _print(f"feeds: {settings.output_url}/feed.json, {settings.output_url}/atom.xml; marketing lines: "
+           f"{settings.output_url}/newsletter/DATE.html|.txt, {settings.output_url}/social/DATE.json\nlogs: {log_path}")
     return 0
 
 

@@ -10,6 +10,7 @@ import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WAREHOUSE_DIR = PROJECT_ROOT / "warehouse"
@@ -69,6 +70,10 @@ class Settings:
     :param image_steps: diffusion steps. ``NIGHTDESK_IMAGE_STEPS``.
     :param output_url: fsspec URL of the published site (pages, feeds, covers).
         ``NIGHTDESK_OUTPUT_URL``; default ``<data_dir>/public``.
+    :param site_url: the public address the site at ``output_url`` is served from, an
+        absolute http(s) URL ending with ``/`` (added when missing); every link in the
+        feeds, the newsletter and the social posts starts with it. ``NIGHTDESK_SITE_URL``;
+        empty means unset, which only the demo allows (see :meth:`site_base_url`).
     :param content_retry_delay: how long a failed content task waits before its retry, which
         resumes from what the warehouse holds: the wait only lets a transient fault (a
         restarted server, a lost worker) clear. ``NIGHTDESK_RETRY_DELAY_S``; default 60 s.
@@ -97,6 +102,7 @@ class Settings:
     image_size: int
     image_steps: int
     output_url: str
+    site_url: str
     content_retry_delay: dt.timedelta
     earliest_date: dt.date
     extra_dirs: dict[str, tuple[Path, ...]]
@@ -113,6 +119,29 @@ class Settings:
     @property
     def reports_dir(self) -> Path:
         return self.data_dir / "reports"
+
+    def site_base_url(self, output_url: str | None = None) -> str:
+        """Where the published links point: ``site_url``, or in the demo the output folder.
+
+        The demo (embedded warehouse, local output folder) has no web server, so its links
+        are ``file://`` URLs of the folder and open from disk. Anywhere else a missing
+        address would put unusable links in every feed and newsletter, so it is an error.
+
+        :param output_url: the site's folder when not ``self.output_url``.
+        :raises ValueError: ``NIGHTDESK_SITE_URL`` is unset outside the demo.
+        """
+        if self.site_url:
+            return self.site_url
+        output_url = output_url or self.output_url
+        local = "://" not in output_url or output_url.startswith("file://")
+        if self.embedded and local:
+            return Path(output_url.removeprefix("file://")).resolve().as_uri() + "/"
+        raise ValueError(
+            "NIGHTDESK_SITE_URL is not set: publishing needs the public address the site is served from "
+            f"(e.g. https://news.example.com/) for the links in its feeds, newsletter and social posts; "
+            f"only the demo (embedded warehouse, local NIGHTDESK_OUTPUT_URL) links to the output folder instead "
+            f"(here CLICKHOUSE_URL is {'set' if not self.embedded else 'empty'} and NIGHTDESK_OUTPUT_URL is "
+            f"{output_url!r})")
 
     def declaration_dirs(self, kind: str) -> tuple[Path, ...]:
         """The project's folder of ``kind`` declarations, then the deployment's extra ones."""
@@ -140,6 +169,7 @@ def get_settings() -> Settings:
         image_size=int(os.environ.get("NIGHTDESK_IMAGE_SIZE", "512")),
         image_steps=int(os.environ.get("NIGHTDESK_IMAGE_STEPS", "1")),
         output_url=os.environ.get("NIGHTDESK_OUTPUT_URL", str(data_dir / "public")),
+        site_url=_site_url("NIGHTDESK_SITE_URL"),
         content_retry_delay=dt.timedelta(seconds=float(os.environ.get("NIGHTDESK_RETRY_DELAY_S", "60"))),
         earliest_date=_date("NIGHTDESK_EARLIEST_DATE", "2013-01-01"),
         extra_dirs={kind: _paths(f"NIGHTDESK_EXTRA_{kind.upper()}") for kind in DECLARATION_DIRS},
@@ -160,6 +190,23 @@ def _date(variable: str, default: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"{variable}={text!r} is not a date like 2013-01-01") from None
+
+
+def _site_url(variable: str) -> str:
+    """An absolute http(s) URL with no credentials, query or fragment, ending with ``/``; or empty."""
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return ""
+    try:
+        parts = urlsplit(text)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError as exc:
+        raise ValueError(f"{variable}={text!r} is not a URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+        raise ValueError(f"{variable}={text!r} is not an absolute http(s) URL like https://news.example.com/")
+    if parts.username is not None or parts.query or parts.fragment or any(c.isspace() for c in text):
+        raise ValueError(f"{variable}={text!r}: a site address has no credentials, query, fragment or spaces")
+    return text if text.endswith("/") else text + "/"
 
 
 def _paths(variable: str) -> tuple[Path, ...]:

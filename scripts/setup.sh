@@ -32,3 +32,22 @@ if [ ! -x /usr/bin/chromium ]; then
     echo "note: /usr/bin/chromium is missing; as root run: apt-get update && apt-get install -y chromium" >&2
   fi
 fi
+
+# The accessibility tests (tests/test_accessibility.py, tests/axe.py) inject axe-core, the
+# npm package, into Chromium. It goes into .cache/node (git-ignored), pinned; Node and npm
+# come from Debian when missing and we may install them.
+axe_core_version="4.14.1"
+if ! command -v npm >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian's nodejs and npm for the accessibility tests..."
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  else
+    echo "note: npm is missing, so axe-core is not installed; as root run: apt-get update && apt-get install -y nodejs npm" >&2
+  fi
+fi
+axe_package=.cache/node/node_modules/axe-core/package.json
+if command -v npm >/dev/null && ! grep -qs "\"version\": \"$axe_core_version\"" "$axe_package"; then
+  echo "installing axe-core $axe_core_version into .cache/node..."
+  mkdir -p .cache/node
+  npm install --silent --no-audit --no-fund --no-save --prefix .cache/node "axe-core@$axe_core_version"
+fi

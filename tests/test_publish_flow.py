@@ -7,7 +7,11 @@ warehouse, with its own review store and output directory:
 2. editors decide: story A fully approved (its headline edited first), B headline and
    brief only, C headline only (must wait), D's brief rejected;
 3. publish; publish again (must change nothing); approve A's marketing line and withdraw
-   B's headline; publish a third time (A updated, B gone).
+   B's headline; publish a third time (A updated, B gone, the day's newsletter and social
+   posts out with A's line); withdraw that line and publish once more (in-process
+   ``release()``): the day's newsletter and social posts are gone.
+
+The site is configured with ``NIGHTDESK_SITE_URL``, and its Atom feed read by feedparser.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ DAY = dt.date(2013, 1, 16)  # a Wednesday with stock prices; no other test write
 EARLIER = dt.date(2013, 1, 15)  # loaded too, so stock moves have a previous close (only its ELT runs)
 ATOM = "{http://www.w3.org/2005/Atom}"
 EDITOR = "dana"
-BASE_URL = "https://example.invalid/"  # the publisher's default
+BASE_URL = "https://news.example.org/nightdesk/"  # NIGHTDESK_SITE_URL, set by the scenario
 
 
 def tree(root: Path) -> dict[str, tuple[bytes, int]]:
@@ -57,10 +61,20 @@ class Scenario:
 
 
 @pytest.fixture(scope="module")
-def scenario(template_night, warehouse):
+def site_address():
+    """The public address the module's site is served from (``NIGHTDESK_SITE_URL``)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NIGHTDESK_SITE_URL", BASE_URL)
+        yield BASE_URL
+
+
+@pytest.fixture(scope="module")
+def scenario(template_night, warehouse, site_address):
     from nightdesk.review.queue import ReviewQueue
     from nightdesk.review.recheck import recheck, sibling_texts
     from nightdesk.review_flow.enqueue import enqueue_date
+    from nightdesk.review_flow.events import export_events
+    from nightdesk.review_flow.release import release
 
     s = Scenario()
     s.url, s.out, run_dag = template_night
@@ -116,6 +130,13 @@ def scenario(template_night, warehouse):
     s.third = run_dag("nightdesk_publish", DAY)
     s.tree3, s.feed3 = tree(s.out), json.loads((s.out / "feed.json").read_text())
     s.pub3 = publications(warehouse, s.out)
+    s.channels3 = {p: s.tree3[p][0] for p in s.tree3 if p.startswith(("newsletter/", "social/"))}
+
+    d = q.get(f"{s.A}/marketing")
+    q.withdraw(d.draft_id, EDITOR, d.version, "the offer ended")
+    s.fourth = release(warehouse, q, dag_id="nightdesk_publish", dag_run_id="channels-withdrawn")
+    export_events(warehouse, q, url=s.url)  # as the DAG's export step would
+    s.tree4, s.pub4 = tree(s.out), publications(warehouse, s.out)
     s.audit = q.events_since(0)
     s.queue = q
     yield s
@@ -223,21 +244,54 @@ def test_withdrawn_story_disappears_and_update_is_published(scenario):
     assert s.queue.get(f"{s.B}/headline").state == "withdrawn"
 
 
+def test_the_days_marketing_line_goes_out_as_newsletter_and_social_post(scenario):
+    s = scenario
+    assert set(s.channels3) == {f"newsletter/{DAY}.html", f"newsletter/{DAY}.txt", f"social/{DAY}.json"}
+    a_page = BASE_URL + page_path(s.A)
+    posts = json.loads(s.channels3[f"social/{DAY}.json"])["posts"]
+    assert [(p["id"], p["text"], p["url"]) for p in posts] == [(s.A, s.marketing, a_page)]
+    assert f"{s.edited_headline}\n{s.marketing}\nRead the story: {a_page}\n" in s.channels3[f"newsletter/{DAY}.txt"].decode()
+    assert f'href="{a_page}"' in s.channels3[f"newsletter/{DAY}.html"].decode()
+
+
+def test_a_withdrawn_marketing_line_takes_the_days_issue_down(scenario):
+    s = scenario
+    assert s.fourth.removed == (f"newsletter/{DAY}.html", f"newsletter/{DAY}.txt", f"social/{DAY}.json")
+    assert not any(p.startswith(("newsletter/", "social/")) for p in s.tree4)
+    assert s.fourth.logged == {"withdrawn": 2, "updated": 1}  # the issues, and A's page (its description)
+    assert [(sid, action) for sid, action, *_ in s.pub4[len(s.pub3):]] == sorted([
+        (s.A, "updated"), (f"newsletter/{DAY}", "withdrawn"), (f"social/{DAY}", "withdrawn")])
+
+
+def test_the_atom_feed_reads_in_a_feed_reader_at_the_site_url(scenario):
+    import feedparser
+
+    parsed = feedparser.parse((scenario.out / "atom.xml").read_bytes())
+    assert parsed.bozo == 0 and parsed.version == "atom10"
+    assert parsed.feed.link == BASE_URL
+    assert [(e.link, e.title) for e in parsed.entries] == [(BASE_URL + page_path(scenario.A), scenario.edited_headline)]
+
+
 # -- 3. the warehouse ----------------------------------------------------------------
 
 def test_publications_log_every_change_once(scenario):
     s = scenario
     assert [(sid, action) for sid, action, *_ in s.pub1] == sorted([(s.A, "published"), (s.B, "published")])
-    assert [(sid, action) for sid, action, *_ in s.pub3[2:]] == sorted([(s.A, "updated"), (s.B, "withdrawn")])
+    assert [(sid, action) for sid, action, *_ in s.pub3[2:]] == sorted([
+        (s.A, "updated"), (s.B, "withdrawn"), (f"newsletter/{DAY}", "published"), (f"social/{DAY}", "published")])
     latest_a = next(r for r in reversed(s.pub3) if r[0] == s.A)
     _, _, paths, shas, draft_ids, approved_by = latest_a
     cover = s.queue.get(f"{s.A}/cover")
     assert list(paths) == [page_path(s.A), media_path(cover.media_sha256)]
-    assert list(shas) == [hashlib.sha256((s.out / p).read_bytes()).hexdigest() for p in paths]
+    assert list(shas) == [hashlib.sha256(s.tree3[p][0]).hexdigest() for p in paths]
     assert set(draft_ids) == {f"{s.A}/{k}" for k in ("headline", "brief", "summary", "marketing", "cover")}
     assert approved_by == EDITOR
     withdrawn = next(r for r in s.pub3 if r[1] == "withdrawn")
     assert list(withdrawn[2]) == [page_path(s.B)]
+    newsletter = next(r for r in s.pub3 if r[0] == f"newsletter/{DAY}")
+    assert list(newsletter[2]) == [f"newsletter/{DAY}.html", f"newsletter/{DAY}.txt"]
+    assert list(newsletter[3]) == [hashlib.sha256(s.channels3[p]).hexdigest() for p in newsletter[2]]
+    assert (list(newsletter[4]), newsletter[5]) == ([f"{s.A}/marketing"], EDITOR)
 
 
 def test_review_events_mirror_the_audit_trail_without_duplicates(scenario, warehouse):
@@ -312,3 +366,13 @@ def test_an_approved_story_whose_cover_is_missing_is_held_back(warehouse, tmp_pa
     assert feed_ids(tmp_path / "site") == {f"unit/{day}/ok"}
     assert queue.get(f"unit/{day}/broken/headline").state == "approved"
     assert release(warehouse, queue, output_url=str(tmp_path / "site"), media_url=media.base_url).changed is False
+
+
+def test_publishing_without_a_site_url_outside_the_demo_fails_naming_it(warehouse, tmp_path, monkeypatch):
+    from nightdesk.review_flow.release import release
+
+    monkeypatch.delenv("NIGHTDESK_SITE_URL", raising=False)
+    monkeypatch.setenv("NIGHTDESK_REVIEW_DB_URL", f"sqlite:///{tmp_path / 'review.sqlite'}")
+    with pytest.raises(ValueError, match="NIGHTDESK_SITE_URL is not set"):
+        release(warehouse, output_url=f"memory://nightdesk-no-address-{tmp_path.name}/site")
+    assert not (tmp_path / "review.sqlite").exists()  # it failed before opening anything

@@ -26,7 +26,6 @@ import datetime as dt
 import functools
 import http.server
 import io
-import os
 import re
 import threading
 import time
@@ -35,12 +34,9 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-# scripts/setup.sh installs Chromium whenever it runs as root (as CI does): there a missing
-# browser is a broken set-up and must fail, not skip.
-if not CHROMIUM.exists() and os.geteuid() == 0:
-    pytest.fail(f"{CHROMIUM} is missing although scripts/setup.sh runs as root and installs it", pytrace=False)
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: apt-get install -y chromium")
+from browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+
+require_chromium()  # fails as root (setup.sh installs it), skips elsewhere
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
 
 from generators.media_store import MediaStore  # noqa: E402
@@ -52,8 +48,6 @@ from nightdesk.review.views import NewItem  # noqa: E402
 from nightdesk.review.web import create_app  # noqa: E402
 from nightdesk.stories.factsheet import Fact, FactKind, FactSheet, format_value  # noqa: E402
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 PASSWORD = "night shift 2013"
 STORY = "carrier_spotlight/2013-03-01/UA"
 HEADLINE = f"{STORY}/headline"

@@ -3,18 +3,23 @@
 Both are pure functions of the stories (already in publishing order) and the site's
 base URL: the feed's ``updated`` time is the newest approval, never the clock, so the
 same stories always give the same bytes.
+
+Written with the standard library rather than a feed library: feedgen (the maintained
+one) writes Atom and RSS but not JSON Feed, brings lxml, and stamps the clock into
+``updated`` unless told otherwise; these documents are read cleanly by feedparser at the
+configured site URL (tests/test_publisher.py), so it would not be clearly better.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from nightdesk.publish.layout import ATOM, FEED_JSON, media_path, page_path
 from nightdesk.publish.model import PublishedStory
+from nightdesk.publish.safe_json import html_safe_json
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # "updated" of a feed with no stories
@@ -28,7 +33,8 @@ def timestamp(value: dt.datetime) -> str:
 
 
 def json_feed(stories: Sequence[PublishedStory], *, title: str, base_url: str) -> bytes:
-    """A JSON Feed 1.1 document; ``base_url`` ends with ``/``."""
+    """A JSON Feed 1.1 document; ``base_url`` ends with ``/``. ``<``, ``>`` and ``&`` are
+    escaped (:mod:`nightdesk.publish.safe_json`), so the feed can be embedded in a page."""
     items = []
     for story in stories:
         item = {
@@ -56,7 +62,7 @@ def json_feed(stories: Sequence[PublishedStory], *, title: str, base_url: str) -
         "feed_url": base_url + FEED_JSON,
         "items": items,
     }
-    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode()
+    return html_safe_json(feed)
 
 
 def atom_feed(stories: Sequence[PublishedStory], *, title: str, base_url: str) -> bytes:

@@ -11,6 +11,9 @@ Layout under ``output_url``::
     media/<sha256>.png       covers, named by content
     feed.json                JSON Feed 1.1
     atom.xml                 Atom 1.0
+    newsletter/<date>.html   each day's approved marketing lines, linked to the stories
+    newsletter/<date>.txt    the same issue as plain text
+    social/<date>.json       one post per story with an approved marketing line
     manifest.json            the files above that the publisher owns
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from nightdesk.publish.channels import channel_files, channel_issues
 from nightdesk.publish.feeds import atom_feed, json_feed
 from nightdesk.publish.layout import ATOM, FEED_JSON, INDEX, media_path, page_path
 from nightdesk.publish.model import PublishedStory, PublishReport
@@ -25,11 +29,12 @@ from nightdesk.publish.pages import index_page, story_page
 from nightdesk.publish.sync import sync_directory
 
 
-def publish(stories: Sequence[PublishedStory], output_url: str, *, site_title: str = "Nightdesk",
-            base_url: str = "https://example.invalid/") -> PublishReport:
+def publish(stories: Sequence[PublishedStory], output_url: str, *, base_url: str,
+            site_title: str = "Nightdesk") -> PublishReport:
     """Make ``output_url`` (an fsspec URL or local path) hold exactly these stories.
 
-    :param base_url: where the site is served; absolute links in the feeds start with it.
+    :param base_url: where the site is served (``Settings.site_base_url()``); every absolute
+        link (feeds, newsletter, social posts) starts with it. Pages link relatively.
     :raises ValueError: two stories share an id or a page name, or the manifest is not ours.
     """
     ordered = publishing_order(stories)
@@ -63,4 +68,6 @@ def site_files(ordered: Sequence[PublishedStory], *, site_title: str, base_url: 
         files[page_path(story.story_id)] = story_page(story, site_title=site_title)
         if story.cover is not None and story.cover_sha256 is not None:
             files[media_path(story.cover_sha256)] = story.cover
+    for issue in channel_issues(ordered):
+        files.update(channel_files(issue, site_title=site_title, base_url=base_url))
     return files

@@ -13,10 +13,11 @@ or brief was withdrawn is not given, so its page disappears from the site and fe
 2. build each :class:`~nightdesk.publish.model.PublishedStory` (facts from the fact
    sheet's display values, the cover's bytes from the media store, the approving
    editors and time from the audit trail);
-3. write the site with :func:`nightdesk.publish.publish`;
+3. write the site with :func:`nightdesk.publish.publish`, each day's approved marketing
+   lines included as its newsletter issue and social posts;
 4. mark the drafts that went out ``published`` in the queue;
-5. log each story whose files changed in ``publications``: ``published``, ``updated``
-   or ``withdrawn``.
+5. log each story and each channel issue whose files changed in ``publications``:
+   ``published``, ``updated`` or ``withdrawn``.
 
 Idempotent: publishing the same approvals again rewrites no file, marks nothing and
 logs nothing (a story's row is compared with its last row for the same ``output_url``,
@@ -95,13 +96,15 @@ class ReleaseReport:
 
 
 def release(wh: Warehouse, queue: ReviewQueue | None = None, *, output_url: str | None = None,
-            media_url: str | None = None, dag_id: str = "", dag_run_id: str = "",
+            site_url: str | None = None, media_url: str | None = None, dag_id: str = "", dag_run_id: str = "",
             clock: Callable[[], dt.datetime] | None = None) -> ReleaseReport:
     """Publish every publishable story to ``output_url`` and log what changed.
 
     :param queue: the review queue; default the one ``NIGHTDESK_REVIEW_DB_URL`` names.
     :param output_url: the site (fsspec URL or path); default ``settings.output_url``.
         One site per URL: its ``publications`` history is kept per URL.
+    :param site_url: where that site is served, ending with ``/``; default
+        ``settings.site_base_url()`` (``NIGHTDESK_SITE_URL``, required outside the demo).
     :param media_url: the media store holding the covers; default ``settings.media_url``.
     :param dag_id: recorded in ``publications`` with ``dag_run_id``.
     """
@@ -110,23 +113,25 @@ def release(wh: Warehouse, queue: ReviewQueue | None = None, *, output_url: str 
     from nightdesk.review.queue import ReviewQueue
 
     settings = get_settings()
-    queue = queue or ReviewQueue()
     output_url = output_url or settings.output_url
+    base_url = site_url or settings.site_base_url(output_url)  # before anything is opened: a missing address fails first
+    queue = queue or ReviewQueue()
     now = (clock or (lambda: dt.datetime.now(dt.UTC)))()
 
     # 1. the publishable drafts, per story
     items = queue.publishable()
     # 2. the stories
     releases, waiting, broken = build_releases(items, queue, MediaStore(media_url or settings.media_url))
-    # 3. the site
-    report = site.publish([r.story for r in releases], output_url)
+    # 3. the site: pages, feeds, covers and each day's newsletter and social posts
+    report = site.publish([r.story for r in releases], output_url, base_url=base_url)
     # 4. the queue
     by_id = {item.draft_id: item for item in items}
     to_mark = [d for r in releases for d in r.draft_ids if by_id[d].state != "published"]
     if to_mark:
         queue.publish(to_mark)
     # 5. the log
-    rows = publication_rows(wh, releases, output_url, now=now, dag_id=dag_id, dag_run_id=dag_run_id)
+    rows = publication_rows(wh, logged_units(releases, items, queue, output_url), output_url, now=now, dag_id=dag_id,
+                            dag_run_id=dag_run_id)
     wh.insert_df("publications", rows)
     logged = rows["action"].value_counts().to_dict() if len(rows) else {}
     for story_id, why in broken.items():
@@ -223,55 +228,95 @@ def _approvals(items: Iterable[ItemView], approvals: Mapping[str, AuditEventView
     return sorted(editors), latest
 
 
-def story_files(story: PublishedStory, output_url: str) -> tuple[list[str], list[str]]:
-    """The story's files on the site (page, cover) and the sha256 of each, as written."""
-    import fsspec
+@dataclass(frozen=True)
+class LoggedUnit:
+    """What one ``publications`` row is about: a story, or a day's issue of a channel.
 
+    A channel issue (``newsletter/2013-03-01``, ``social/2013-03-01``) is logged like a
+    story, under its issue id with ``story_type`` the channel's name, so it is published,
+    updated and withdrawn by the same comparison with its last row.
+    """
+
+    unit_id: str
+    unit_type: str
+    logical_date: dt.date
+    draft_ids: tuple[str, ...]
+    paths: tuple[str, ...]
+    sha256s: tuple[str, ...]
+    approved_by: str
+    approved_at: dt.datetime
+
+
+def logged_units(releases: Sequence[StoryRelease], items: Sequence[ItemView], queue: ReviewQueue,
+                 output_url: str) -> list[LoggedUnit]:
+    """Every story on the site and every channel issue, with their files as written.
+
+    :param items: the publishable drafts the releases were built from.
+    """
+    from nightdesk.publish.channels import channel_issues
     from nightdesk.publish.layout import media_path, page_path
 
+    read = _file_reader(output_url)
+    units = []
+    for release_ in releases:
+        story = release_.story
+        paths, shas = [page_path(story.story_id)], [read(page_path(story.story_id))]
+        if story.cover_sha256 is not None:
+            paths.append(media_path(story.cover_sha256))
+            shas.append(story.cover_sha256)  # checked against the bytes when the story was built
+        units.append(LoggedUnit(story.story_id, story.story_type, story.logical_date, release_.draft_ids,
+                                tuple(paths), tuple(shas), story.approved_by, story.approved_at))
+    issues = channel_issues([r.story for r in releases])
+    marketing = {d for issue in issues for d in issue.marketing_draft_ids}
+    approvals = queue.approvals(sorted(marketing))
+    by_id = {item.draft_id: item for item in items}
+    for issue in issues:
+        editors, at = _approvals([by_id[d] for d in issue.marketing_draft_ids], approvals)
+        units.append(LoggedUnit(issue.issue_id, issue.channel, issue.day, issue.marketing_draft_ids, issue.paths,
+                                tuple(read(path) for path in issue.paths), ", ".join(editors), at))
+    return units
+
+
+def _file_reader(output_url: str) -> Callable[[str], str]:
+    """``relpath -> sha256`` of a file under ``output_url``, read back as written."""
+    import fsspec
+
     fs, root = fsspec.core.url_to_fs(output_url)
-    page = page_path(story.story_id)
-    paths = [page]
-    shas = [hashlib.sha256(fs.cat_file(f"{root.rstrip('/')}/{page}")).hexdigest()]
-    if story.cover_sha256 is not None:
-        paths.append(media_path(story.cover_sha256))
-        shas.append(story.cover_sha256)
-    return paths, shas
+    return lambda relpath: hashlib.sha256(fs.cat_file(f"{root.rstrip('/')}/{relpath}")).hexdigest()
 
 
-def publication_rows(wh: Warehouse, releases: Sequence[StoryRelease], output_url: str, *, now: dt.datetime,
+def publication_rows(wh: Warehouse, units: Sequence[LoggedUnit], output_url: str, *, now: dt.datetime,
                      dag_id: str, dag_run_id: str) -> pd.DataFrame:
-    """``publications`` rows for the stories whose files changed since their last row."""
+    """``publications`` rows for the stories and issues whose files changed since their last row."""
     import pandas as pd
 
     latest = {r["story_id"]: r for r in wh.query_df(LATEST_SQL.read_text(), {"url": output_url}).to_dict("records")}
     rows = []
     current = set()
 
-    def row(action: str, story_id: str, story_type: str, logical_date: dt.date, draft_ids: Sequence[str],
+    def row(action: str, unit_id: str, unit_type: str, logical_date: dt.date, draft_ids: Sequence[str],
             paths: Sequence[str], shas: Sequence[str], approved_by: str, approved_at: dt.datetime | None) -> dict:
         return {
-            "publication_id": uuid.uuid4().hex, "output_url": output_url, "story_id": story_id,
-            "story_type": story_type, "logical_date": logical_date, "action": action,
+            "publication_id": uuid.uuid4().hex, "output_url": output_url, "story_id": unit_id,
+            "story_type": unit_type, "logical_date": logical_date, "action": action,
             "draft_ids": list(draft_ids), "paths": list(paths), "sha256s": list(shas),
             "content_sha256": content_digest(paths, shas), "approved_by": approved_by,
             "approved_at": approved_at, "published_at": now, "dag_id": dag_id, "dag_run_id": dag_run_id,
         }
 
-    for release_ in releases:
-        story = release_.story
-        current.add(story.story_id)
-        paths, shas = story_files(story, output_url)
-        last = latest.get(story.story_id)
-        if last is not None and last["action"] != WITHDRAWN and last["content_sha256"] == content_digest(paths, shas):
+    for unit in units:
+        current.add(unit.unit_id)
+        last = latest.get(unit.unit_id)
+        if (last is not None and last["action"] != WITHDRAWN
+                and last["content_sha256"] == content_digest(unit.paths, unit.sha256s)):
             continue
         action = PUBLISHED if last is None or last["action"] == WITHDRAWN else UPDATED
-        rows.append(row(action, story.story_id, story.story_type, story.logical_date, release_.draft_ids,
-                        paths, shas, story.approved_by, story.approved_at))
-    for story_id, last in sorted(latest.items()):
-        if story_id not in current and last["action"] != WITHDRAWN:
+        rows.append(row(action, unit.unit_id, unit.unit_type, unit.logical_date, unit.draft_ids,
+                        unit.paths, unit.sha256s, unit.approved_by, unit.approved_at))
+    for unit_id, last in sorted(latest.items()):
+        if unit_id not in current and last["action"] != WITHDRAWN:
             logical_date = last["logical_date"]
-            rows.append(row(WITHDRAWN, story_id, last["story_type"],
+            rows.append(row(WITHDRAWN, unit_id, last["story_type"],
                             logical_date.date() if hasattr(logical_date, "date") else logical_date,
                             list(last["draft_ids"]), list(last["paths"]), list(last["sha256s"]), "", None))
     return pd.DataFrame(rows)
