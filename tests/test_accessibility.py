@@ -48,8 +48,7 @@ REVIEW_PAGES = {
     "queue with a filter error": "/?date=yesterday&kind=headline",
     "draft failing its checks": f"/draft/{HEADLINE}",
     "draft that passed": f"/draft/{BRIEF_ID}",
-    "draft with a notice": f"/draft/{BRIEF_ID}?done=edited",
-    "draft with a warning notice": f"/draft/{HEADLINE}?done=edited_failed",
+    "story page (reader's view, fact sheet)": f"/stories/{STORY}",
     "cover draft": f"/draft/{COVER}",
     "my history": "/history",
     "another editor's history": "/history/nina",
@@ -200,16 +199,23 @@ def test_review_page_types_pass_axe(admin_page, review_ui, name):
     assert_accessible(admin_page, name)
 
 
-def test_bulk_approval_pages_pass_axe(admin_page, review_ui):
+def test_bulk_approval_and_decision_pages_pass_axe(admin_page, review_ui):
     admin_page.goto(f"{review_ui}/")
     admin_page.get_by_role("button", name="Approve selected").click()  # nothing selected: refused
-    sync_api.expect(admin_page.get_by_role("alert")).to_contain_text("Select at least one draft")
-    assert_accessible(admin_page, "bulk approval refused")
+    sync_api.expect(admin_page.get_by_role("alert")).to_contain_text("Nothing to approve")
+    assert_accessible(admin_page, "bulk approval with nothing selected")
     admin_page.goto(f"{review_ui}/")
     admin_page.get_by_label(f"select {COVER}").check()
     admin_page.get_by_role("button", name="Approve selected").click()
+    sync_api.expect(admin_page.get_by_role("heading", name="Confirm bulk approval")).to_be_visible()
+    assert_accessible(admin_page, "bulk approval confirmation")
+    admin_page.get_by_role("button", name="Approve these 1 drafts").click()
     sync_api.expect(admin_page.get_by_role("heading", name="Bulk approval")).to_be_visible()
     assert_accessible(admin_page, "bulk approval result")
     admin_page.get_by_role("link", name=COVER).click()
     sync_api.expect(admin_page.locator("#withdraw-form")).to_be_visible()
     assert_accessible(admin_page, "approved draft (withdraw form)")
+    admin_page.get_by_label("Withdraw because").fill("checking the page after a decision")
+    admin_page.get_by_role("button", name="Withdraw").click()  # a decision: the page says what happened
+    sync_api.expect(admin_page.get_by_role("status")).to_be_visible()
+    assert_accessible(admin_page, "draft with a one-time message")
