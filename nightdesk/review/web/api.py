@@ -38,7 +38,7 @@ from pydantic import BaseModel, Field
 from nightdesk.review.errors import ClaimHeldError, ConflictError, ItemNotFound, ReviewError
 from nightdesk.review.views import ItemView
 from nightdesk.review.web import auth, csrf
-from nightdesk.review.web.app import authenticate, services, set_session
+from nightdesk.review.web.app import authenticate, services, sign_in, sign_out
 from nightdesk.review.web.errors import api_error, stale_message
 from nightdesk.review.web.pages import MAX_NOTE_CHARS, MAX_TEXT_CHARS, normalize_text, parse_filters
 from nightdesk.review.web.session import current_editor
@@ -98,7 +98,7 @@ def login(request: Request, body: LoginBody) -> JSONResponse:
                             status_code=429, headers={"Retry-After": str(exc.retry_after_s)})
     if user is None:
         return JSONResponse({"error": "bad_credentials", "message": "wrong username or password"}, status_code=401)
-    set_session(request, auth.Session(username=user.username, csrf_token=csrf.new_token()))
+    sign_in(request, user)
     return JSONResponse(_session_json(request, auth.Editor(user.username, user.role)))
 
 
@@ -109,7 +109,7 @@ def session(request: Request, editor: Editor) -> dict[str, Any]:
 
 @router.post("/logout")
 def logout(request: Request) -> dict[str, Any]:
-    set_session(request, auth.Session(username=None, csrf_token=csrf.new_token()))
+    sign_out(request)
     return {"ok": True}
 
 
