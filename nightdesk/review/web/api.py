@@ -2,7 +2,7 @@
 
     POST /api/login            {"username", "password"} -> {"csrf_token", ...} and the session cookie
     GET  /api/session          who is signed in, and the CSRF token
-    POST /api/logout
+    POST /api/logout           ends this session: every copy of its cookie is refused afterwards
     GET  /api/drafts           ?date=&story_type=&kind=&state=&qc=passed|unverified|failed&limit=&offset=
     GET  /api/drafts/{id}      one draft, its checks, facts and audit trail
     POST /api/drafts/{id}/approve   {"expected_version"}
