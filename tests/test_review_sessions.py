@@ -234,16 +234,25 @@ def test_account_commands(served, monkeypatch, capsys):
         assert f"nightdesk review {command}: nothing changed: no user 'no-such-editor'" in err, err
 
 
-def test_a_session_row_past_its_lifetime_signs_nobody_in(tmp_path):
-    url = f"sqlite:///{tmp_path / 'review.sqlite'}"
-    UserStore(url).add("ann", PASSWORD, "editor")
+def test_sessions_end_one_by_one_all_at_once_and_when_they_expire(review_url):
+    users = UserStore(review_url)
+    users.add("ann", PASSWORD, "editor")
     now = [dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC)]
-    sessions = SessionStore(url, clock=lambda: now[0])
-    token = sessions.start("ann", lifetime_s=60, client_address="10.0.0.1", user_agent="test")
-    assert sessions.resolve(token).session.username == "ann"
+    sessions = SessionStore(review_url, clock=lambda: now[0])
+    desk, home, phone = (sessions.start("ann", lifetime_s=60, client_address="10.0.0.1", user_agent=agent)
+                         for agent in ("desk", "home", "phone"))
+    assert sessions.resolve(desk).session.username == "ann" and sessions.resolve(desk).role == "editor"
+    sessions.end(desk)
+    assert sessions.resolve(desk) is None and sessions.resolve(home) is not None  # logout ends one
+    assert sessions.end_all("ann") == 2 and sessions.resolve(home) is None and sessions.resolve(phone) is None
+    with pytest.raises(ValueError, match="no user 'nobody'"):
+        sessions.end_all("nobody")
+    late = sessions.start("ann", lifetime_s=60, client_address="10.0.0.1", user_agent="late")
     now[0] += dt.timedelta(seconds=60)
-    assert sessions.resolve(token) is None and sessions.active() == []
-    assert sessions.end_all("ann") == 0  # an expired session is not counted as ended
+    assert sessions.resolve(late) is None and sessions.active() == []
+    assert users.disable("ann") == 0  # an expired session is not counted as ended
+    sessions.close()
+    users.close()
 
 
 # -- the login throttle, shared ------------------------------------------------------
