@@ -116,8 +116,8 @@ def _change_password(base: str, url: str, mp: pytest.MonkeyPatch, victim: httpx.
         "csrf_token": token, "current_password": PASSWORD, "new_password": NEW_PASSWORD,
         "new_password_again": NEW_PASSWORD})
     assert response.status_code == 303 and response.headers["location"] == "/account?done=password"
-    page = victim.get("/account")  # this browser was signed in anew
-    assert page.status_code == 200 and "Password changed" in victim.get("/account?done=password").text
+    page = victim.get("/account?done=password")  # this browser was signed in anew
+    assert page.status_code == 200 and "Password changed" in page.text
 
 
 def _reset_password_cli(base: str, url: str, mp: pytest.MonkeyPatch, victim: httpx.Client, token: str,
