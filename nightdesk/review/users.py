@@ -75,8 +75,7 @@ class UserStore:
         return _view(row) if verify_password(password, row.password_hash) else None
 
     def get(self, username: str) -> UserView | None:
-        """The enabled account named ``username``; ``None`` when unknown or disabled, so a
-        session of a disabled account ends at its next request."""
+        """The enabled account named ``username``; ``None`` when unknown or disabled."""
         row = self._row(username)
         return None if row is None or row.disabled else _view(row)
 
