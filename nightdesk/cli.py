@@ -9,6 +9,8 @@
     nightdesk publish [--date D]        review trail to the warehouse; approved stories to the site
     nightdesk review serve [--port N]   the editors' review UI on its own (also mounted in Airflow)
     nightdesk review add-user NAME --role editor|admin [--password-stdin]
+    nightdesk review reset-password NAME [--password-stdin] | disable-user NAME | enable-user NAME
+    nightdesk review list-users | end-sessions NAME
     nightdesk check --story STORY_ID --kind KIND --text TEXT|-   a text against a stored story's facts
 
 Runs go through Airflow (``dag.test``): the DAGs, tasks and Asset events are the real
@@ -24,7 +26,7 @@ import datetime as dt
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from nightdesk.settings import PROJECT_ROOT, WAREHOUSE_DIR, Settings, get_settings
@@ -254,27 +256,6 @@ def cmd_review_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_review_add_user(args: argparse.Namespace) -> int:
-    import getpass
-
-    from nightdesk.review.users import UserStore
-
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = getpass.getpass(f"password for {args.name}: ")
-        if getpass.getpass("again: ") != password:
-            _print("the passwords differ; nothing was changed")
-            return 2
-    try:
-        UserStore().add(args.name, password, args.role)
-    except ValueError as exc:
-        _print(f"not added: {exc}")
-        return 2
-    _print(f"added {args.role} {args.name}")
-    return 0
-
-
 def cmd_check(args: argparse.Namespace) -> int:
     """Run the text checks on ``--text`` (``-``: stdin) against a stored story's fact sheet;
     print every check and finding. Exit 0 when the text passes and something in it was
@@ -313,6 +294,15 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2013-03-01") from None
+
+
+def _accounts(name: str) -> Callable[[argparse.Namespace], int]:
+    """The review account command ``name`` (nightdesk/review/accounts_cli.py), imported when run."""
+    def run(args: argparse.Namespace) -> int:
+        from nightdesk.review import accounts_cli
+
+        return getattr(accounts_cli, name)(args)
+    return run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -357,7 +347,20 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("name")
     r.add_argument("--role", choices=("editor", "admin"), default="editor")
     r.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
-    r.set_defaults(fn=cmd_review_add_user)
+    r.set_defaults(fn=_accounts("add_user"))
+    r = review.add_parser("reset-password", help="set a new password (prompted, or one line on stdin); ends its sessions")
+    r.add_argument("name")
+    r.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    r.set_defaults(fn=_accounts("reset_password"))
+    for command, what, function in (("disable-user", "stop an account logging in and end its sessions", "disable_user"),
+                                    ("enable-user", "let a disabled account log in again", "enable_user"),
+                                    ("end-sessions", "sign an account out everywhere (its cookies stop working)",
+                                     "end_sessions")):
+        r = review.add_parser(command, help=what)
+        r.add_argument("name")
+        r.set_defaults(fn=_accounts(function))
+    r = review.add_parser("list-users", help="every review account: role, status, live sessions")
+    r.set_defaults(fn=_accounts("list_users"))
     p = sub.add_parser("check", help="check a text against a stored story's facts; exit 1 unless it passes")
     p.add_argument("--story", required=True, help="story id, e.g. stock_movers/2013-03-01/AAPL")
     p.add_argument("--kind", required=True, choices=TEXT_KINDS)

@@ -90,7 +90,10 @@ def test_set_password_and_disable(users):
     assert users.authenticate("ann", "new-pass-22") is None
     assert users.get("ann") is None
     assert users.list_users() == [UserView("ann", "editor", disabled=True)]
-    for change in (lambda: users.disable("nobody"), lambda: users.set_password("nobody", "long enough")):
+    users.enable("ann")
+    assert users.authenticate("ann", "new-pass-22") == UserView("ann", "editor")
+    for change in (lambda: users.disable("nobody"), lambda: users.set_password("nobody", "long enough"),
+                   lambda: users.enable("nobody")):
         with pytest.raises(ValueError, match="no user 'nobody'"):
             change()
 

@@ -253,12 +253,16 @@ def test_expired_or_forged_sessions_are_no_sessions(app):
         client = TestClient(app, follow_redirects=False, cookies={COOKIE_NAME: cookie})
         return client.get("/").status_code
 
-    fresh = _cookie(SECRET, {"u": "alice", "c": "t" * 20})
+    signed_in, _ = login(app)
+    token = URLSafeTimedSerializer(SECRET, salt="nightdesk-review-session").loads(signed_in.cookies[COOKIE_NAME])["s"]
+    fresh = _cookie(SECRET, {"s": token, "c": "t" * 20})
     assert status(fresh) == 200  # the crafted cookie has the real format
-    assert status(_cookie(SECRET, {"u": "alice", "c": "t" * 20}, age_s=8 * 3600 - 60)) == 200
-    for value in (_cookie(SECRET, {"u": "alice", "c": "t" * 20}, age_s=8 * 3600 + 5),
-                  _cookie("another-key-" + "y" * 40, {"u": "alice", "c": "t" * 20}),
-                  fresh[:-3] + "abc", _cookie(SECRET, {"u": "alice"}), _cookie(SECRET, ["alice"])):
+    assert status(_cookie(SECRET, {"s": token, "c": "t" * 20}, age_s=8 * 3600 - 60)) == 200
+    for value in (_cookie(SECRET, {"s": token, "c": "t" * 20}, age_s=8 * 3600 + 5),
+                  _cookie("another-key-" + "y" * 40, {"s": token, "c": "t" * 20}),
+                  fresh[:-3] + "abc", _cookie(SECRET, {"s": token}), _cookie(SECRET, [token]),
+                  _cookie(SECRET, {"s": token[:-1] + "x", "c": "t" * 20}),  # a token no login issued
+                  _cookie(SECRET, {"u": "alice", "c": "t" * 20})):  # naming a user (before sessions were stored)
         assert status(value) == 303
 
 
@@ -299,7 +303,7 @@ def throttled(stores) -> tuple[FastAPI, FakeClock, list[str]]:
 
     users.authenticate = counting
     app = create_app(queue=queue, users=users, media=media, secret_key=SECRET,
-                     login_throttle=LoginThrottle(clock=clock, max_failures_per_address=8))
+                     login_throttle=LoginThrottle(users.url, clock=clock, max_failures_per_address=8))
     return app, clock, checked_for
 
 
@@ -355,9 +359,9 @@ def test_a_successful_login_resets_the_username_count(throttled):
     assert try_login(app, "alice", PASSWORD, "10.0.0.3").status_code == 303  # 4 since the reset, not 8
 
 
-def test_throttle_counts_in_flight_attempts_and_keeps_address_failures_after_a_success():
+def test_throttle_counts_in_flight_attempts_and_keeps_address_failures_after_a_success(tmp_path):
     clock = FakeClock()
-    throttle = LoginThrottle(clock=clock, max_failures_per_address=5)
+    throttle = LoginThrottle(f"sqlite:///{tmp_path / 'review.sqlite'}", clock=clock, max_failures_per_address=5)
     attempts = [throttle.begin(f"user{i}", "10.0.0.1") for i in range(5)]  # none answered yet
     with pytest.raises(TooManyLogins) as refused:
         throttle.begin("alice", "10.0.0.1")

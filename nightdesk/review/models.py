@@ -144,3 +144,48 @@ class AuditEvent(Base):
     to_state: Mapped[str] = mapped_column(sa.String(20), doc="state after the event (unchanged for comments and conflicts)")
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     details: Mapped[str] = mapped_column(sa.Text, doc="JSON: reason, comment, diff, version seen")
+
+
+class LoginSession(Base):
+    """One sign-in: the cookie names it by a random token, stored here only as its SHA-256.
+
+    A request's session is valid while its row is neither ended nor expired, so ending the
+    row (logout, password change, disabled account, an admin's "end sessions") refuses every
+    copy of the cookie at once. Rows stay after they end: they say who was signed in when.
+    """
+
+    __tablename__ = "review_sessions"
+    __table_args__ = (sa.Index(None, "username", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True,
+                                    doc="public handle for listing and ending one session")
+    token_sha256: Mapped[str] = mapped_column(sa.String(64), unique=True,
+                                              doc="hash of the cookie's token: a copy of this table signs nobody in")
+    username: Mapped[str] = mapped_column(sa.ForeignKey(User.username))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(sa.String(40), doc="logout, password changed, disabled, ...")
+    client_address: Mapped[str] = mapped_column(sa.String(100), doc="where the login came from")
+    user_agent: Mapped[str] = mapped_column(sa.String(300), doc="the browser or script that logged in (truncated)")
+
+
+class LoginFailure(Base):
+    """One failed (or still running) login attempt, counted by the login throttle.
+
+    Kept in the review store so every UI process counts the same failures and a restart
+    forgets none. ``subject_sha256`` hashes the username or client address tried: what
+    people type into a username field (sometimes their password) is not kept in clear.
+    """
+
+    __tablename__ = "review_login_failures"
+    __table_args__ = (
+        sa.CheckConstraint("scope IN ('user', 'addr')", name="ck_review_login_failures_scope"),
+        sa.Index(None, "scope", "subject_sha256", "at"),
+        sa.Index(None, "at"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(sa.String(4), doc="user: per username; addr: per client address")
+    subject_sha256: Mapped[str] = mapped_column(sa.String(64))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

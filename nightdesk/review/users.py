@@ -2,6 +2,8 @@
 
 Accounts live in the review store next to the drafts, so one database backs the whole
 review workflow. Only scrypt hashes are stored (:mod:`nightdesk.review.passwords`).
+Changing a password or disabling an account ends the account's sessions in the same
+transaction (:mod:`nightdesk.review.sessions`): a cookie copied before is refused after.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sqlalchemy as sa
 
 from nightdesk.review.models import ROLES, User
 from nightdesk.review.passwords import hash_password, verify_password
+from nightdesk.review.sessions import DISABLED, PASSWORD_CHANGED, end_sessions
 from nightdesk.review.store import Store
 from nightdesk.review.views import UserView
 
@@ -35,6 +38,11 @@ class UserStore:
 
     def __init__(self, url: str | None = None, *, lock_timeout: float = 10.0) -> None:
         self._store = Store(url, lock_timeout)
+
+    @property
+    def url(self) -> str:
+        """The review store's URL (the sessions and the login throttle live beside the accounts)."""
+        return self._store.url
 
     def close(self) -> None:
         """Close the store's connections (a later call reopens them)."""
@@ -67,8 +75,7 @@ class UserStore:
         return _view(row) if verify_password(password, row.password_hash) else None
 
     def get(self, username: str) -> UserView | None:
-        """The enabled account named ``username``; ``None`` when unknown or disabled, so a
-        session of a disabled account ends at its next request."""
+        """The enabled account named ``username``; ``None`` when unknown or disabled."""
         row = self._row(username)
         return None if row is None or row.disabled else _view(row)
 
@@ -77,19 +84,29 @@ class UserStore:
         with self._store.read() as conn:
             return [_view(r) for r in conn.execute(sa.select(_USERS).order_by(_USERS.c.username))]
 
-    def set_password(self, username: str, password: str) -> None:
-        """Replace the account's password. :raises ValueError: unknown user or short password."""
+    def set_password(self, username: str, password: str) -> int:
+        """Replace the account's password and end its sessions; returns how many ended.
+
+        :raises ValueError: unknown user or short password.
+        """
         _validate_password(password)
-        self._update(username, password_hash=hash_password(password))
+        return self._update(username, PASSWORD_CHANGED, password_hash=hash_password(password))
 
-    def disable(self, username: str) -> None:
-        """Stop the account from logging in; its audit trail stays. :raises ValueError: unknown user."""
-        self._update(username, disabled=True)
+    def disable(self, username: str) -> int:
+        """Stop the account from logging in and end its sessions (returns how many); its
+        audit trail stays. :raises ValueError: unknown user."""
+        return self._update(username, DISABLED, disabled=True)
 
-    def _update(self, username: str, **values: object) -> None:
+    def enable(self, username: str) -> None:
+        """Let a disabled account log in again (with its old password). :raises ValueError: unknown user."""
+        self._update(username, None, disabled=False)
+
+    def _update(self, username: str, end_reason: str | None, **values: object) -> int:
+        """Update the account; with ``end_reason``, end its sessions in the same transaction."""
         with self._store.write(f"update user {username}") as conn:
             if conn.execute(sa.update(_USERS).where(_USERS.c.username == username).values(values)).rowcount != 1:
                 raise ValueError(f"no user {username!r}")
+            return 0 if end_reason is None else end_sessions(conn, username, end_reason, dt.datetime.now(dt.UTC))
 
     def _row(self, username: str) -> sa.Row | None:
         with self._store.read() as conn:

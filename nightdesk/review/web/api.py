@@ -2,7 +2,7 @@
 
     POST /api/login            {"username", "password"} -> {"csrf_token", ...} and the session cookie
     GET  /api/session          who is signed in, and the CSRF token
-    POST /api/logout
+    POST /api/logout           ends this session: every copy of its cookie is refused afterwards
     GET  /api/drafts           ?date=&story_type=&kind=&state=&qc=passed|unverified|failed&limit=&offset=
     GET  /api/drafts/{id}      one draft, its checks, facts and audit trail
     POST /api/drafts/{id}/claim     {"expected_version"}: keep other editors off it for the
@@ -47,7 +47,7 @@ from pydantic import BaseModel, Field, ValidationError
 from nightdesk.review.errors import ItemNotFound, ReviewError
 from nightdesk.review.views import ItemView
 from nightdesk.review.web import auth, csrf
-from nightdesk.review.web.app import authenticate, services, set_session
+from nightdesk.review.web.app import authenticate, services, sign_in, sign_out
 from nightdesk.review.web.errors import RequestRefused, api_error, explain_refusal
 from nightdesk.review.web.pages import MAX_NOTE_CHARS, MAX_TEXT_CHARS, normalize_text, parse_filters
 from nightdesk.review.web.session import current_editor
@@ -119,7 +119,7 @@ def login(request: Request, body: Annotated[LoginBody, Depends(login_body)]) -> 
                             status_code=429, headers={"Retry-After": str(exc.retry_after_s)})
     if user is None:
         return JSONResponse({"error": "bad_credentials", "message": "wrong username or password"}, status_code=401)
-    set_session(request, auth.Session(username=user.username, csrf_token=csrf.new_token()))
+    sign_in(request, user)
     return JSONResponse(_session_json(request, auth.Editor(user.username, user.role)))
 
 
@@ -130,7 +130,7 @@ def session(request: Request, editor: Editor) -> dict[str, Any]:
 
 @router.post("/logout")
 def logout(request: Request) -> dict[str, Any]:
-    set_session(request, auth.Session(username=None, csrf_token=csrf.new_token()))
+    sign_out(request)
     return {"ok": True}
 
 

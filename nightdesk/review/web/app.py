@@ -34,6 +34,7 @@ from nightdesk.review.web.errors import RequestRefused, request_refused_handler,
 if TYPE_CHECKING:
     from generators.media_store import MediaStore
     from nightdesk.review.queue import ReviewQueue
+    from nightdesk.review.sessions import SessionStore
     from nightdesk.review.users import UserStore
     from nightdesk.review.views import UserView
 
@@ -61,6 +62,7 @@ class Services:
 
     queue: ReviewQueue
     users: UserStore
+    sessions: SessionStore
     media: MediaStore
     signer: auth.SessionSigner
     secure_cookie: bool
@@ -88,6 +90,7 @@ def create_app(
     *,
     queue: ReviewQueue | None = None,
     users: UserStore | None = None,
+    sessions: SessionStore | None = None,
     media: MediaStore | None = None,
     secret_key: str | None = None,
     session_max_age_s: int | None = None,
@@ -101,6 +104,7 @@ def create_app(
     :param queue: the review queue; default ``ReviewQueue()`` (``NIGHTDESK_REVIEW_DB_URL``,
         else ``<data_dir>/review.sqlite``).
     :param users: editor accounts; default ``UserStore()`` on the same database.
+    :param sessions: sign-ins; default a ``SessionStore`` on the accounts' database.
     :param media: where cover images are read; default ``MediaStore()`` (``NIGHTDESK_MEDIA_URL``).
     :param secret_key: session signing key; default ``NIGHTDESK_REVIEW_SECRET_KEY``, else a
         key generated once into ``<data_dir>/review_secret_key``. Never log it.
@@ -108,27 +112,30 @@ def create_app(
         or 8 hours.
     :param secure_cookie: send the cookie over HTTPS only; default
         ``NIGHTDESK_REVIEW_SECURE_COOKIE``. Turn it on wherever the UI is served over HTTPS.
-    :param login_throttle: counts failed logins; default a fresh
-        :class:`~nightdesk.review.web.throttle.LoginThrottle` (5 per 15 minutes, in this
-        process's memory). Tests pass one with a fake clock.
+    :param login_throttle: counts failed logins; default a
+        :class:`~nightdesk.review.web.throttle.LoginThrottle` (5 per 15 minutes) on the
+        accounts' database, shared by every process. Tests pass one with a fake clock.
     """
 
     def build() -> Services:
         from generators.media_store import MediaStore
         from nightdesk.review.queue import ReviewQueue
+        from nightdesk.review.sessions import SessionStore
         from nightdesk.review.users import UserStore
         from nightdesk.settings import get_settings
 
         key = secret_key or auth.resolve_secret_key(get_settings().data_dir)
         max_age = session_max_age_s if session_max_age_s is not None else auth.max_age_from_env()
         secure = auth.secure_from_env() if secure_cookie is None else secure_cookie
+        accounts = users if users is not None else UserStore()
         return Services(
             queue=queue if queue is not None else ReviewQueue(),
-            users=users if users is not None else UserStore(),
+            users=accounts,
+            sessions=sessions if sessions is not None else SessionStore(accounts.url),
             media=media if media is not None else MediaStore(),
             signer=auth.SessionSigner(key, max_age),
             secure_cookie=secure,
-            login_throttle=login_throttle if login_throttle is not None else throttle.LoginThrottle(),
+            login_throttle=login_throttle if login_throttle is not None else throttle.LoginThrottle(accounts.url),
             flash=flash.FlashSigner(key, secure=secure),
         )
 
@@ -141,11 +148,12 @@ def create_app(
     app.add_exception_handler(ReviewError, review_error_handler)
     app.add_exception_handler(RequestRefused, request_refused_handler)
 
-    from nightdesk.review.web import api, pages, story_pages
+    from nightdesk.review.web import account_pages, api, pages, story_pages
 
     app.include_router(pages.public)
     app.include_router(pages.router)
     app.include_router(story_pages.router)
+    app.include_router(account_pages.router)
     app.include_router(api.public, prefix=API_PREFIX)
     app.include_router(api.router, prefix=API_PREFIX)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -164,11 +172,32 @@ def authenticate(request: Request, username: str, password: str) -> UserView | N
     """
     svc = services(request)
     username = username.strip()  # one account, one throttle counter, however the form or API sent it
-    attempt = svc.login_throttle.begin(username, request.client.host if request.client else "unknown")
+    attempt = svc.login_throttle.begin(username, client_address(request))
     user = svc.users.authenticate(username, password)
     if user is not None:
         attempt.succeeded()
     return user
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def sign_in(request: Request, user: UserView) -> None:
+    """Start a server-side session for ``user`` and send its cookie (new token, new CSRF
+    token: a token planted before sign-in is worthless afterwards)."""
+    svc = services(request)
+    token = svc.sessions.start(user.username, lifetime_s=svc.signer.max_age_s, client_address=client_address(request),
+                               user_agent=request.headers.get("user-agent", ""))
+    set_session(request, auth.Session(token=token, csrf_token=csrf.new_token()))
+
+
+def sign_out(request: Request) -> None:
+    """End this browser's session in the store, so every copy of its cookie is refused."""
+    token = request.state.session.token
+    if token:
+        services(request).sessions.end(token)
+    set_session(request, auth.Session(token=None, csrf_token=csrf.new_token()))
 
 
 def route_path(request: Request) -> str:
@@ -231,7 +260,7 @@ async def _session_middleware(request: Request, call_next: Callable[[Request], A
     svc = services(request)
     session = svc.signer.loads(request.cookies.get(auth.COOKIE_NAME))
     request.state.session_changed = session is None
-    request.state.session = session or auth.Session(username=None, csrf_token=csrf.new_token())
+    request.state.session = session or auth.Session(token=None, csrf_token=csrf.new_token())
     request.state.editor = None
     response: Response = await call_next(request)
     if request.state.session_changed:

@@ -1,14 +1,15 @@
-"""Sessions for the review UI: a signed, expiring cookie that names the editor.
+"""Sessions for the review UI: a signed, expiring cookie that names a server-side session.
 
-The cookie holds only the username and the session's CSRF token, signed with
-itsdangerous (HMAC) and stamped with its issue time; a cookie older than the session
-lifetime, or one whose signature does not verify, is no session at all. The editor is
-looked up again on every request, so disabling an account takes effect at once rather
-than when the cookie expires.
+The cookie holds a random session token (once signed in) and the session's CSRF token,
+signed with itsdangerous (HMAC) and stamped with its issue time; a cookie older than the
+session lifetime, or one whose signature does not verify, is no session at all. The token
+names a row of the review store (:mod:`nightdesk.review.sessions`), looked up on every
+request: logging out, a password change, disabling the account or an admin's
+``end-sessions`` ends the row, and every copy of the cookie stops working at once.
 
-Logging in issues a new cookie with a new CSRF token (no session fixation); logging out
-deletes it. Every visitor, signed in or not, gets a session cookie so the login form can
-carry a CSRF token too.
+Logging in issues a new cookie with a new token and CSRF token (no session fixation);
+logging out ends the row and replaces the cookie. Every visitor, signed in or not, gets a
+cookie so the login form can carry a CSRF token too; only a sign-in writes a row.
 """
 
 from __future__ import annotations
@@ -37,18 +38,19 @@ _MIN_SECRET_CHARS = 32
 
 @dataclass(frozen=True)
 class Session:
-    """What a verified cookie says: who (``None`` before login) and the CSRF token."""
+    """What a verified cookie says: the session token (``None`` before login) and the CSRF token."""
 
-    username: str | None
+    token: str | None
     csrf_token: str
 
 
 @dataclass(frozen=True)
 class Editor:
-    """The signed-in, still-enabled user a request acts as."""
+    """The signed-in, still-enabled user a request acts as, and the id of their session."""
 
     username: str
     role: str
+    session_id: int | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -78,7 +80,7 @@ class SessionSigner:
         self._serializer = URLSafeTimedSerializer(secret_key, salt=_SALT)
 
     def dumps(self, session: Session) -> str:
-        return self._serializer.dumps({"u": session.username, "c": session.csrf_token})
+        return self._serializer.dumps({"s": session.token, "c": session.csrf_token})
 
     def loads(self, value: str | None) -> Session | None:
         """The session in ``value``; ``None`` when missing, expired, forged or malformed."""
@@ -90,10 +92,10 @@ class SessionSigner:
             return None
         if not isinstance(data, dict) or not isinstance(data.get("c"), str) or not data["c"]:
             return None
-        username = data.get("u")
-        if username is not None and not isinstance(username, str):
+        token = data.get("s")
+        if token is not None and not isinstance(token, str):
             return None
-        return Session(username=username, csrf_token=data["c"])
+        return Session(token=token, csrf_token=data["c"])
 
 
 def resolve_secret_key(data_dir: Path) -> str:

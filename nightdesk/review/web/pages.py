@@ -32,7 +32,7 @@ from nightdesk.review.verdict import FAILED, PASSED, VERDICTS, verdict, verified
 from nightdesk.review.views import AuditEventView, ItemView
 from nightdesk.review.web import auth, bulk, csrf, outcomes, render
 from nightdesk.review.web.app import render as render_page
-from nightdesk.review.web.app import authenticate, services, set_session, url
+from nightdesk.review.web.app import authenticate, services, sign_in, sign_out, url
 from nightdesk.review.web.errors import explain_refusal
 from nightdesk.review.web.flash import Flash, Level
 from nightdesk.review.web.session import current_editor
@@ -78,7 +78,7 @@ def _redirect(target: str) -> RedirectResponse:
 @public.get("/login", name="login_form")
 def login_form(request: Request, next: str = "") -> Response:  # noqa: A002 - the usual name
     session = request.state.session
-    if session.username and services(request).users.get(session.username):
+    if session.token and services(request).sessions.resolve(session.token):
         return _redirect(_safe_next(request, next))
     return render_page(request, "login.html", next=next, username="")
 
@@ -94,14 +94,13 @@ def login(request: Request, username: Annotated[str, Form()] = "", password: Ann
     if user is None:
         return render_page(request, "login.html", status_code=401, next=next, username=username,
                            error="Wrong username or password.")
-    # A fresh token at login: a token planted before sign-in is worthless afterwards.
-    set_session(request, auth.Session(username=user.username, csrf_token=csrf.new_token()))
+    sign_in(request, user)
     return _redirect(_safe_next(request, next))
 
 
 @public.post("/logout", name="logout")
 def logout(request: Request) -> Response:
-    set_session(request, auth.Session(username=None, csrf_token=csrf.new_token()))
+    sign_out(request)
     return _redirect(url(request, "login_form"))
 
 

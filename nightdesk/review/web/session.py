@@ -9,15 +9,15 @@ from nightdesk.review.web.auth import Editor, LoginRequired
 
 
 def current_editor(request: Request) -> Editor:
-    """The signed-in editor; :class:`LoginRequired` when there is none or the account is gone.
+    """The signed-in editor; :class:`LoginRequired` when there is none, or the session ended.
 
-    The account is read again on every request (one indexed lookup), so a disabled
-    editor is out at once, not when the cookie expires.
+    The session and its account are read on every request (one indexed lookup), so an
+    ended session or a disabled editor is out at once, not when the cookie expires.
     """
-    username = request.state.session.username
-    user = services(request).users.get(username) if username else None
-    if user is None:
+    token = request.state.session.token
+    active = services(request).sessions.resolve(token) if token else None
+    if active is None:
         raise LoginRequired()
-    editor = Editor(username=user.username, role=user.role)
+    editor = Editor(username=active.session.username, role=active.role, session_id=active.session.id)
     request.state.editor = editor
     return editor
