@@ -49,6 +49,7 @@ REVIEW_PAGES = {
     "draft failing its checks": f"/draft/{HEADLINE}",
     "draft that passed": f"/draft/{BRIEF_ID}",
     "story page (reader's view, fact sheet)": f"/stories/{STORY}",
+    "account page (an admin's, with every account)": "/account",
     "cover draft": f"/draft/{COVER}",
     "my history": "/history",
     "another editor's history": "/history/nina",
