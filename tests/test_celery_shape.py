@@ -25,8 +25,8 @@ from airflow_services import BIN, celery_airflow, postgres_database
 
 pytestmark = [pytest.mark.celery, pytest.mark.postgres, pytest.mark.slow]
 
-DAY = dt.date(2013, 1, 31)  # a Thursday no other test uses
-EARLIER = dt.date(2013, 1, 30)  # so stock moves have a previous close
+DAY = dt.date(2013, 2, 14)  # a Thursday no other test uses
+EARLIER = dt.date(2013, 2, 13)  # so stock moves have a previous close
 PASSWORD = "correct horse battery staple"
 # A cover's text is its media URL, under each run's own data directory: compared by file name.
 DRAFTS_SQL = ("SELECT story_id, content_kind, if(content_kind = 'cover', replaceRegexpOne(text, '^.*/', ''), text), "
