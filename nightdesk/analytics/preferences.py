@@ -337,8 +337,10 @@ def _assistant(text: str) -> dict[str, str]:
 
 def _unique(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``rows`` without repeats of a ``row_id`` (the first, i.e. the lowest attempt, kept)."""
-    seen: set[str] = set()
-    return [r for r in rows if not (r["row_id"] in seen or seen.add(r["row_id"]))]
+    kept: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        kept.setdefault(row["row_id"], row)
+    return list(kept.values())
 
 
 # -- files -----------------------------------------------------------------------------
