@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -252,3 +253,25 @@ def test_trl_loads_the_export_and_takes_a_dpo_step(night, tmp_path):
     (logged,) = [h for h in trainer.state.log_history if "loss" in h]
     assert math.isfinite(logged["loss"])
     assert any(not torch.equal(before[name], p) for name, p in model.named_parameters())
+
+
+def test_trl_reads_the_unpaired_and_sft_files_as_the_docs_say(night, tmp_path):
+    from datasets import concatenate_datasets, load_dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import SFTConfig, SFTTrainer
+    from trl.data_utils import unpair_preference_dataset
+
+    columns = ["prompt", "completion", "label"]
+    pairs = load_dataset("json", data_files=str(night.pairs_path), split="train")
+    unpaired = load_dataset("json", data_files=str(night.pairs_path.with_name("prefs.unpaired.jsonl")), split="train")
+    kto = concatenate_datasets([unpair_preference_dataset(pairs).select_columns(columns), unpaired.select_columns(columns)])
+    assert Counter(kto["label"]) == {True: len(pairs), False: len(pairs) + len(unpaired)}
+
+    sft = load_dataset("json", data_files=str(night.sft_path), split="train")
+    args = SFTConfig(output_dir=str(tmp_path / "sft"), max_steps=1, per_device_train_batch_size=2, use_cpu=True,
+                     report_to=[], save_strategy="no", logging_steps=1, max_length=None)
+    trainer = SFTTrainer(model=AutoModelForCausalLM.from_pretrained(night.lm), args=args, train_dataset=sft,
+                         processing_class=AutoTokenizer.from_pretrained(night.lm))
+    trainer.train()
+    (logged,) = [h for h in trainer.state.log_history if "loss" in h]
+    assert math.isfinite(logged["loss"])
