@@ -72,6 +72,7 @@ def night(template_night, warehouse, tmp_path_factory):
     assert run_dag("nightdesk_content", TEMPLATE_DAY).ok
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NIGHTDESK_TEXT_MODEL", str(lm))
+        mp.setenv("NIGHTDESK_TEXT_DECODING", "free")  # nonsense either way; no per-token masks to compute
         assert run_dag("nightdesk_content", MODEL_DAY).ok
 
     queue, users = ReviewQueue(url), UserStore(url)
@@ -105,7 +106,8 @@ def night(template_night, warehouse, tmp_path_factory):
     assert items[n.fallback_plain]["fallback"] and len(items[n.fallback_plain]["previous_attempts"]) == MODEL_ATTEMPTS
     _decide(client, token, n.fallback_plain, "approve")
     n.fallback_edited = f"{c}/brief"
-    n.fallback_edited_text = _edit(client, token, n.fallback_edited, items[n.fallback_edited]["text"].replace(". ", ".\n", 1))
+    broken = items[n.fallback_edited]["text"].replace(". ", ".\n", 1)  # a line break between sentences
+    n.fallback_edited_text = _edit(client, token, n.fallback_edited, broken)
     _decide(client, token, n.fallback_edited, "approve")
     n.fallback_rejected = f"{d}/summary"
     _decide(client, token, n.fallback_rejected, "reject", reason="wrong angle")
@@ -183,7 +185,8 @@ def test_template_texts_are_chosen_only_when_asked_and_then_flagged(night):
     assert [p["pair_type"] for p in got] == ["failed_attempt"] * MODEL_ATTEMPTS
     assert all(p["chosen_source"] == "template" and p["fallback"] for p in got)
     assert night.plain not in flagged  # approved unchanged, no failed attempt: nothing to pair
-    sft, sft_flagged = _by_draft(_rows(night.sft_path)), _by_draft(_rows(night.sft_path.with_name("sft-with-templates.jsonl")))
+    sft = _by_draft(_rows(night.sft_path))
+    sft_flagged = _by_draft(_rows(night.sft_path.with_name("sft-with-templates.jsonl")))
     assert set(sft) == {night.edited, night.fallback_edited}
     assert set(sft_flagged) == set(sft) | {night.plain, night.fallback_plain}
     assert sft_flagged[night.plain][0]["completion_source"] == "template"
@@ -198,8 +201,10 @@ def test_rejected_drafts_and_unchosen_attempts_are_unpaired_rows(night):
     assert row["row_type"] == "editor_rejected" and row["reject_reason"].startswith("dull, and <script>")
     assert row["completion"][0]["content"] == night.items[night.rejected].original_text
     (row,) = unpaired[night.edited_rejected]
-    assert row["edited_before_reject"] and row["completion"][0]["content"] == night.items[night.edited_rejected].original_text
-    assert [r["row_type"] for r in unpaired[night.fallback_rejected]] == ["editor_rejected"] + ["failed_attempt"] * MODEL_ATTEMPTS
+    assert row["edited_before_reject"]
+    assert row["completion"][0]["content"] == night.items[night.edited_rejected].original_text
+    assert [r["row_type"] for r in unpaired[night.fallback_rejected]] == \
+        ["editor_rejected"] + ["failed_attempt"] * MODEL_ATTEMPTS
     # A template approval left out of the pairs still leaves its failed attempts as bad examples.
     assert [r["row_type"] for r in unpaired[night.fallback_plain]] == ["failed_attempt"] * MODEL_ATTEMPTS
 
@@ -248,7 +253,8 @@ def test_trl_loads_the_export_and_takes_a_dpo_step(night, tmp_path):
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
     args = DPOConfig(output_dir=str(tmp_path / "dpo"), max_steps=1, per_device_train_batch_size=4, learning_rate=1e-2,
                      use_cpu=True, report_to=[], save_strategy="no", logging_steps=1, max_length=None)
-    trainer = DPOTrainer(model=model, args=args, train_dataset=pairs, processing_class=AutoTokenizer.from_pretrained(night.lm))
+    trainer = DPOTrainer(model=model, args=args, train_dataset=pairs,
+                         processing_class=AutoTokenizer.from_pretrained(night.lm))
     trainer.train()
     (logged,) = [h for h in trainer.state.log_history if "loss" in h]
     assert math.isfinite(logged["loss"])
@@ -264,7 +270,8 @@ def test_trl_reads_the_unpaired_and_sft_files_as_the_docs_say(night, tmp_path):
     columns = ["prompt", "completion", "label"]
     pairs = load_dataset("json", data_files=str(night.pairs_path), split="train")
     unpaired = load_dataset("json", data_files=str(night.pairs_path.with_name("prefs.unpaired.jsonl")), split="train")
-    kto = concatenate_datasets([unpair_preference_dataset(pairs).select_columns(columns), unpaired.select_columns(columns)])
+    kto = concatenate_datasets([unpair_preference_dataset(pairs).select_columns(columns),
+                                unpaired.select_columns(columns)])
     assert Counter(kto["label"]) == {True: len(pairs), False: len(pairs) + len(unpaired)}
 
     sft = load_dataset("json", data_files=str(night.sft_path), split="train")

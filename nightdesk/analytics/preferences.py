@@ -271,7 +271,9 @@ def _failed_attempts(item: ItemView, gens: _Generations, skipped: Counter[str]) 
 
 def _attempt_prompt(a: _Attempt, draft_prompt: Prompt, catalog: Catalog) -> Prompt:
     """The prompt the attempt itself was sent, when the log has it."""
-    return _logged_prompt(a.generation, catalog) if a.generation and a.generation.writer == MODEL_WRITER else draft_prompt
+    if a.generation and a.generation.writer == MODEL_WRITER:
+        return _logged_prompt(a.generation, catalog)
+    return draft_prompt
 
 
 def _unpaired_attempt(base: dict[str, Any], a: _Attempt, draft_prompt: Prompt, catalog: Catalog) -> dict[str, Any]:
