@@ -12,6 +12,7 @@
     nightdesk review reset-password NAME [--password-stdin] | disable-user NAME | enable-user NAME
     nightdesk review list-users | end-sessions NAME
     nightdesk check --story STORY_ID --kind KIND --text TEXT|-   a text against a stored story's facts
+    nightdesk export preferences|sft --start D --end D [--out FILE]   editors' decisions as TRL training data
 
 Runs go through Airflow (``dag.test``): the DAGs, tasks and Asset events are the real
 ones; their detailed logs go to ``<data_dir>/logs`` and the terminal gets progress and a
@@ -289,6 +290,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if outcome == PASSED else 1
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from nightdesk.analytics.export_cli import cmd_export as export
+
+    return export(args)
+
+
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -366,6 +373,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", required=True, choices=TEXT_KINDS)
     p.add_argument("--text", required=True, help="the text to check, or - to read it from stdin")
     p.set_defaults(fn=cmd_check)
+    p = sub.add_parser("export", help="editors' decisions as training data (docs/training-data.md)")
+    export = p.add_subparsers(dest="export_command", required=True)
+    for name, what in (("preferences", "DPO pairs, plus unpaired rejected texts beside them"),
+                       ("sft", "approved texts for supervised fine-tuning")):
+        e = export.add_parser(name, help=f"{what}, as TRL reads them (JSON lines)")
+        e.add_argument("--start", type=_date, required=True)
+        e.add_argument("--end", type=_date, required=True)
+        e.add_argument("--out", type=Path, help="default <data_dir>/exports/<name>_<start>_<end>.jsonl")
+        e.add_argument("--include-template-chosen", action="store_true",
+                       help="also use approved, unedited template texts as chosen (flagged on each row)")
+        e.set_defaults(fn=cmd_export)
     return parser
 
 

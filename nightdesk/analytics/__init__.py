@@ -1,0 +1,1 @@
+"""What analysts take out of the warehouse and the review store: views, reports, training data."""
