@@ -190,7 +190,7 @@ def format_value(value: float | int | str, unit: str = "") -> str:
 
 def undrawable(text: str) -> list[str]:
     """What the card would leave out of ``text``, one description per character
-    ("U+1F600 GRINNING FACE ('😀'): no bundled font has it"). Empty when all of it draws."""
+    ("U+1F600 GRINNING FACE ('😀'), which no bundled font draws ..."). Empty when all of it draws."""
     return [_refusal(char) for char in dict.fromkeys(text) if not _draws(char)]
 
 
@@ -219,10 +219,10 @@ def _draws(char: str) -> bool:
 def _refusal(char: str) -> str:
     name = f"U+{ord(char):04X} {unicodedata.name(char, 'UNNAMED')}"
     if unicodedata.bidirectional(char) in _BIDI_CONTROLS:
-        return f"{name}: a bidi control would reorder the text on the card against the text that was checked"
+        return f"{name}, a bidi control that would reorder the drawn text against the checked text (left out)"
     if unicodedata.category(char) == "Cc":
-        return f"{name}: a control character"
-    return f"{name} ({char!r}): no bundled font has it (emoji are not drawn)"
+        return f"{name}, a control character (left out)"
+    return f"{name} ({char!r}), which no bundled font draws (emoji are left out)"
 
 
 def _rtl(text: str) -> bool:
@@ -276,7 +276,7 @@ class _Layout:
     def clean(self, text: str, where: str) -> str:
         """``text`` on one line, without what the card cannot draw (each such character is a problem)."""
         text = " ".join(str(text).split())
-        self.problems += [f"the {where}: {refusal}" for refusal in undrawable(text)]
+        self.problems += [f"the {where} has {refusal}" for refusal in undrawable(text)]
         return " ".join("".join(c for c in text if _draws(c)).split())
 
     def advance(self, piece: str, size: float, bold: bool = False) -> float:
@@ -364,7 +364,7 @@ class _Layout:
         rows = math.ceil(len(figures) / columns)
         bottom = self.height - self.px(_MARGIN_BOTTOM)
         cell_width = (right - left) / columns
-        inner = cell_width - self.px(_GAP * 2.2)  # the accent rule and the gutter to the next column
+        inner = cell_width - self.px(_GAP * 2.2)  # less the accent rule's side and the gutter to the next cell
         slot = (bottom - top) / rows
         values = [self.clean(format_value(f.value, f.unit), f"value of figure {i}") for i, f in enumerate(figures, 1)]
         labels = [self.clean(f.label, f"label of figure {i}") for i, f in enumerate(figures, 1)]
@@ -380,15 +380,19 @@ class _Layout:
         for index, (value, lines) in enumerate(zip(values, fitted, strict=True)):
             row, column = divmod(index, columns)
             x = left + column * cell_width
-            y = top + row * slot + (slot - block) / 2
-            self.rule(x, y, self.px(5), block)
-            # A right-to-left label takes its value to the right of the cell with it.
-            text_x, text_right = x + self.px(_GAP * 1.2), x + self.px(_GAP * 1.2) + inner
+            # Rows spread from the top of the space to its bottom; a single row sits in its middle.
+            y = top + (slot - block) / 2 if rows == 1 else top + row * (bottom - top - block) / (rows - 1)
+            # A cell reads from its accent rule: on the left, or on the right for a
+            # right-to-left label, which takes its value to that side with it.
             rtl = _rtl(" ".join(lines))
-            self.put(f"value {index + 1}", text_x, y, [value], value_px, color=_INK, bold=True, right=text_right,
-                     rtl=rtl)
+            usable = cell_width - self.px(_GAP)
+            rule_x = x + usable - self.px(5) if rtl else x
+            text_x = x if rtl else x + self.px(_GAP * 1.2)
+            self.rule(rule_x, y, self.px(5), block)
+            self.put(f"value {index + 1}", text_x, y, [value], value_px, color=_INK, bold=True,
+                     right=text_x + inner, rtl=rtl)
             self.put(f"label {index + 1}", text_x, y + value_height + self.px(_GAP * 0.5), lines,
-                     self.px(label_px), color=_MUTED, right=text_right, rtl=rtl)
+                     self.px(label_px), color=_MUTED, right=text_x + inner, rtl=rtl)
 
     def _value_size(self, values: Sequence[str], width: float, height: float) -> float:
         """The largest common size at which every value fits ``width`` on one line and ``height``."""
