@@ -81,7 +81,7 @@ def assert_laid_out(rendered: RenderedCover, card: CoverCard) -> None:
     assert max(bands) < 0.25 * height, bands
     assert max(b[2] for b in boxes) - min(b[0] for b in boxes) >= 0.7 * width
     if rendered.size == THUMBNAIL_SIZE:
-        assert min(t.size_px for t in rendered.texts) >= 7.5  # a thumbnail's smallest text is still text
+        assert min(t.size_px for t in rendered.texts) >= 8  # a thumbnail's smallest text is still text
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -205,8 +205,9 @@ def test_a_hostile_tickers_cover_fails_its_checks_like_its_headline(ticker, tmp_
     assert any(m.startswith("the title on the card: echoes suspicious source text") for m in card_findings)
 
 
-def test_an_ordinary_cover_passes_its_text_checks(tmp_path):
-    sheet = story_sheet("stock_movers", ticker="AAPL")
+@pytest.mark.parametrize("volume_vs_avg_pct", [12.5, None], ids=["all-figures", "a-figure-missing"])
+def test_an_ordinary_cover_passes_its_text_checks(volume_vs_avg_pct, tmp_path):
+    sheet = story_sheet("stock_movers", ticker="AAPL", volume_vs_avg_pct=volume_vs_avg_pct)
     settings = dataclasses.replace(get_settings(), media_url=str(tmp_path / "media"))
     [cover] = ChartCoverWriter(CATALOG, settings).write([WorkItem(sheet, "cover")])
     results = checks.run_cover_checks(
@@ -215,4 +216,8 @@ def test_an_ordinary_cover_passes_its_text_checks(tmp_path):
         alt_text=cover_alt_text(sheet, "chart", CATALOG), card=card_from_params(cover.params))
     # No safety checker runs on a chart card: a warning, not a failure.
     assert checks.passed(results), [(r.name, r.details) for r in results if not r.passed]
+    # A figure with no value that day is on neither the card nor the alt text ("n/a" states nothing).
+    drawn, _ = card_from_params(cover.params)
+    assert len([role for role, _ in drawn if role.startswith("value")]) == (3 if volume_vs_avg_pct is None else 4)
+    assert "n/a" not in cover_alt_text(sheet, "chart", CATALOG) and all("n/a" not in text for _, text in drawn)
     assert {"facts", "plain_text", "card_plain_text", "card_injection_echo", "card_drawing"} <= {r.name for r in results}

@@ -24,11 +24,10 @@ CARD_TEXT_PARAM, CARD_PROBLEMS_PARAM = "card_text", "card_problems"
 
 
 def chart_card(sheet: FactSheet, story: StoryType) -> CoverCard:
-    """The card of ``sheet``: its title, its date and the story type's cover figures."""
+    """The card of ``sheet``: its title, its date and the story type's cover figures that have a value."""
     from generators.chart_cover import CoverCard
 
-    return CoverCard(title=sheet.title, subtitle=_date(sheet),
-                     figures=[_key_figure(sheet.get(name)) for name in story.cover_figures])
+    return CoverCard(title=sheet.title, subtitle=_date(sheet), figures=[_key_figure(f) for f in _shown(sheet, story)])
 
 
 def card_params(rendered: RenderedCover) -> dict[str, str]:
@@ -63,9 +62,14 @@ def cover_alt_text(sheet: FactSheet, generator: str, catalog: Catalog) -> str:
     if generator != "chart":
         return f"{subject}, in an illustration made by an image model; it shows no figures."
     story_type = catalog.story_types.get(sheet.story_type)
-    facts = [sheet.get(name) for name in (story_type.cover_figures if story_type else ())]
-    figures = "; ".join(_named(fact) for fact in facts)
+    figures = "; ".join(_named(fact) for fact in (_shown(sheet, story_type) if story_type else ()))
     return f"{subject}, on a data card" + (f": {figures}." if figures else ".")
+
+
+def _shown(sheet: FactSheet, story: StoryType) -> list[Fact]:
+    """The cover figures the sheet has a value for: "n/a" on a card states nothing true
+    (the facts check fails it in any text), so a figure missing that day is left off."""
+    return [fact for name in story.cover_figures if (fact := sheet.get(name)).value is not None]
 
 
 def _named(fact: Fact) -> str:
