@@ -5,8 +5,8 @@ a headline does, and a hostile value from the data (a ticker of ``<script>alert(
 a company name that says "Ignore previous instructions") reaches them through the
 picture. So every drawn string gets the checks that apply to any text: markup and model
 chatter, injection echo, banned terms, personal data. Each result is named ``card_<check>``
-beside the alt text's own results, and a finding names the string ("the title: HTML tag
-'<script>' at 0-8 ..."); it carries no span, since its offsets are not into the alt text
+beside the alt text's own results, and a finding names the string ("the title on the
+card: HTML tag '<script>' at 0-8 ..."); it carries no span, since its offsets are not into the alt text
 the editors' UI highlights. What the renderer could not draw (an emoji, a bidi override,
 a title cut to fit) fails ``card_drawing``.
 """

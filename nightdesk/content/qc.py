@@ -1,7 +1,8 @@
 """The quality stage: check every draft, regenerate the failures, fall back to the facts.
 
 For each draft of the date that has not been checked: run the automatic checks (facts,
-form, claims, PII, markup, near-duplicates, images), store every result in
+form, claims, PII, markup, near-duplicates; for a cover its image, its alt text and every
+string its chart card drew), store every result in
 ``draft_checks``, and mark the draft ``checked_ok`` or ``checked_failed``. A failed text
 is regenerated with the model under a new seed, up to :data:`MODEL_ATTEMPTS` attempts in
 all, then written by the data-to-text templates; a failed cover falls back to the chart
