@@ -1,4 +1,5 @@
-"""Cover images: a real (tiny, random) diffusers pipeline end to end, the chart card, media storage.
+"""Cover images: a real (tiny, random) diffusers pipeline end to end and media storage
+(the chart card has tests/test_chart_cover.py).
 
 The diffusion tests load a pipeline that was built and saved on disk, through the same
 ``DiffusionCoverGenerator.from_pretrained`` path a hub model takes, so loading, seeding,
@@ -9,7 +10,6 @@ random. It is built once per module because building imports diffusers and trans
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import re
 import shutil
@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generators.chart_cover import CoverCard, KeyFigure, render_chart_cover
 from generators.images import CoverRequest, CoverSettings, DiffusionCoverGenerator, cover_prompt, model_revision
 from generators.media_store import MediaStore
 from generators.random_pipelines import build_tiny_pipeline
@@ -134,35 +133,6 @@ def test_cover_prompt_sanitises_field_values():
 def test_cover_prompt_names_a_missing_field():
     with pytest.raises(KeyError, match="topic"):
         cover_prompt("About {topic}", {"place": "JFK"})
-
-
-CARD = CoverCard(
-    title="Departure delays at JFK rose for the third week running",
-    subtitle="Tuesday, 14 May 2013",
-    figures=(
-        KeyFigure("Flights", 1234),
-        KeyFigure("Median delay", 17.5, " min"),
-        KeyFigure("On time", 73.4, "%"),
-        KeyFigure("Cost $ saved", 2_345_678),
-    ),
-    series=tuple((f"May {day}", (day * 37) % 50 - 5.0) for day in range(1, 15)),
-    series_title="Mean departure delay, minutes",
-)
-
-
-def test_chart_cover_is_a_deterministic_social_card():
-    png = render_chart_cover(CARD)
-
-    image = Image.open(io.BytesIO(png))
-    assert (image.format, image.size) == ("PNG", (1200, 630))
-    assert np.asarray(image.convert("L")).std() > 0
-    assert render_chart_cover(CARD) == png
-    assert render_chart_cover(CoverCard(title=CARD.title, subtitle="Wednesday, 15 May 2013")) != png
-
-
-def test_chart_cover_refuses_more_figures_than_fit():
-    with pytest.raises(ValueError, match="at most 4 key figures"):
-        render_chart_cover(CoverCard("Too many", "today", figures=[KeyFigure(str(i), i) for i in range(5)]))
 
 
 def test_media_store_names_files_by_content_and_writes_once(tmp_path):

@@ -174,7 +174,7 @@ def test_queue_items_carry_check_results_and_cover_media(scenario, warehouse):
         if item.kind == "cover":
             data = store.open(item.media_relpath)
             assert hashlib.sha256(data).hexdigest() == item.media_sha256
-            assert item.text.startswith("Chart card: ") and "http" not in item.text
+            assert item.text.endswith(".") and ", on a data card" in item.text and "http" not in item.text
         else:
             assert item.media_relpath == "" and item.text.strip()
 

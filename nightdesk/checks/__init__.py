@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 
 from nightdesk.checks.banned import check_banned_terms
+from nightdesk.checks.card_text import check_card_text
 from nightdesk.checks.content import check_content, check_siblings
 from nightdesk.checks.facts import check_facts
 from nightdesk.checks.images import check_image, image_sha256
@@ -27,7 +28,7 @@ from nightdesk.stories.factsheet import FactSheet
 
 __all__ = [
     "CheckResult", "Finding", "NearDuplicateChecker", "check_facts", "check_siblings", "image_sha256", "passed",
-    "results_json", "run_alt_text_checks", "run_image_checks", "run_text_checks",
+    "results_json", "run_alt_text_checks", "run_cover_checks", "run_image_checks", "run_text_checks",
 ]
 
 
@@ -73,3 +74,18 @@ def run_image_checks(data: bytes, *, expected_size: tuple[int, int], nsfw: bool 
                      published_hashes: Collection[str]) -> list[CheckResult]:
     """Every check for a cover image: decodes, size, not blank, safety flag, not yet published."""
     return check_image(data, expected_size=expected_size, nsfw=nsfw, published_hashes=published_hashes)
+
+
+def run_cover_checks(data: bytes, *, expected_size: tuple[int, int], nsfw: bool | None,
+                     published_hashes: Collection[str], alt_text: str, factsheet: FactSheet,
+                     card: tuple[Sequence[tuple[str, str]], Sequence[str]] | None = None) -> list[CheckResult]:
+    """Every check for a cover: the image's, its alt text's (as :func:`run_alt_text_checks`)
+    and, for a chart card, those on every string it drew.
+
+    :param card: ``(drawn (role, text) pairs, problems)`` of a chart card
+        (:func:`generators.chart_cover.render_chart_cover`); None for an image that
+        draws no strings of ours.
+    """
+    results = run_image_checks(data, expected_size=expected_size, nsfw=nsfw, published_hashes=published_hashes)
+    results += run_alt_text_checks(alt_text, factsheet)
+    return results + (check_card_text(*card, factsheet) if card is not None else [])

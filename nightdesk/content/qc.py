@@ -1,7 +1,8 @@
 """The quality stage: check every draft, regenerate the failures, fall back to the facts.
 
 For each draft of the date that has not been checked: run the automatic checks (facts,
-form, claims, PII, markup, near-duplicates, images), store every result in
+form, claims, PII, markup, near-duplicates; for a cover its image, its alt text and every
+string its chart card drew), store every result in
 ``draft_checks``, and mark the draft ``checked_ok`` or ``checked_failed``. A failed text
 is regenerated with the model under a new seed, up to :data:`MODEL_ATTEMPTS` attempts in
 all, then written by the data-to-text templates; a failed cover falls back to the chart
@@ -49,8 +50,9 @@ def check_and_repair(wh: Warehouse, run: RunContext, settings: Settings | None =
     """Rewrite failed drafts, check unchecked ones, until every draft is final; returns counts."""
     settings = settings or get_settings()
     records.restore_lost_drafts(wh, run, store.load(wh, run.logical_date), CONTENT_KINDS)
-    repairs = _Repairs(load_catalog(), settings)
-    checker = _Checker(wh, settings, run.logical_date)
+    catalog = load_catalog()
+    repairs = _Repairs(catalog, settings)
+    checker = _Checker(wh, settings, run.logical_date, catalog)
     counts = {"checked": 0, "failed_attempts": 0, "regenerated": 0, "fallbacks": 0}
     # Each round rewrites what the previous one failed, then checks what is unchecked.
     # Attempts only grow and a fallback is final, so a fresh run is done after
@@ -142,11 +144,11 @@ class _Checker:
     and the sibling texts of each story change only between rounds.
     """
 
-    def __init__(self, wh: Warehouse, settings: Settings, day: dt.date) -> None:
+    def __init__(self, wh: Warehouse, settings: Settings, day: dt.date, catalog: Catalog) -> None:
         from generators.media_store import MediaStore
         from nightdesk.checks import NearDuplicateChecker
 
-        self.wh, self.day = wh, day
+        self.wh, self.day, self.catalog = wh, day, catalog
         self.media = MediaStore(settings.media_url)
         self.near_duplicates = NearDuplicateChecker()
         self._recent: dict[str, list[str]] = {}
@@ -164,7 +166,7 @@ class _Checker:
 
         kind = draft["content_kind"]
         if kind == COVER_KIND:
-            results = self._check_cover(draft)
+            results = self._check_cover(draft, sheet)
         else:
             results = checks.run_text_checks(kind, draft["text"], sheet, recent_texts=self._recent_texts(kind),
                                              near_duplicates=self.near_duplicates,
@@ -177,9 +179,11 @@ class _Checker:
             self._recent[kind] = [text for (text,) in rows]
         return self._recent[kind]
 
-    def _check_cover(self, draft: dict):
+    def _check_cover(self, draft: dict, sheet: FactSheet):
+        """The image, the alt text the queue will show with it, and every string a chart card drew."""
         from generators.media_store import relpath_for
         from nightdesk import checks
+        from nightdesk.content.covers import card_from_params, cover_alt_text
 
         sha = draft["media_sha256"]
         params = dict(draft["params"] or {})
@@ -187,8 +191,10 @@ class _Checker:
         nsfw = {"True": True, "False": False}.get(params.get("nsfw", "None"))
         others = {h for draft_id, h in self._covers if draft_id != draft["draft_id"]}
         data = self.media.open(relpath_for(sha))
-        return checks.run_image_checks(data, expected_size=(int(width), int(height)), nsfw=nsfw,
-                                       published_hashes=others)
+        return checks.run_cover_checks(data, expected_size=(int(width), int(height)), nsfw=nsfw,
+                                       published_hashes=others, factsheet=sheet,
+                                       alt_text=cover_alt_text(sheet, draft["generator"], self.catalog),
+                                       card=card_from_params(params))
 
 
 def _check_row(run: RunContext, draft: dict, result: dict) -> dict:

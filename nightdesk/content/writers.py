@@ -151,39 +151,26 @@ class ChartCoverWriter:
         self.settings = settings
 
     def write(self, items: Sequence[WorkItem]) -> list[Generation]:
-        from generators.chart_cover import CoverCard, render_chart_cover
+        from generators.chart_cover import render_chart_cover
         from generators.media_store import MediaStore
+
+        from nightdesk.content.covers import card_params, chart_card
 
         store = MediaStore(self.settings.media_url)
         out = []
         for item in items:
             story = self.catalog.story_types[item.sheet.story_type]
-            date = next((f.display for f in item.sheet.facts if f.kind == "date"), item.sheet.logical_date)
-            card = CoverCard(
-                title=item.sheet.title, subtitle=date,
-                figures=[_key_figure(item.sheet.get(name)) for name in story.cover_figures],
-            )
             started = time.perf_counter()
-            stored = store.put(render_chart_cover(card))
+            rendered = render_chart_cover(chart_card(item.sheet, story))
+            stored = store.put(rendered.png)
             prompt = cover_prompt(self.catalog, item.sheet)
             out.append(Generation(
                 item=item, prompt=prompt, generator=self.generator, model_id=self.model_id,
                 model_revision=prompt.version, output=stored.url, latency_ms=1000 * (time.perf_counter() - started),
-                params={"figures": ",".join(story.cover_figures), "size": "1200x630"},
+                params={"figures": ",".join(story.cover_figures), **card_params(rendered)},
                 media_url=stored.url, media_sha256=stored.sha256, media_bytes=stored.size_bytes,
             ))
         return out
-
-
-def _key_figure(fact):  # Fact -> generators.chart_cover.KeyFigure
-    """A card figure: the number big, its unit in the label ("Volume (shares)")."""
-    from generators.chart_cover import KeyFigure
-
-    from nightdesk.stories.factsheet import format_value
-
-    if fact.kind in ("count", "number") and fact.unit:
-        return KeyFigure(label=f"{fact.label} ({fact.unit})", value=format_value(fact.kind, fact.value, fact.decimals, None))
-    return KeyFigure(label=fact.label, value=fact.display)
 
 
 class DiffusionCoverWriter:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from nightdesk import faults
 from nightdesk.checks.result import results_json
+from nightdesk.content.covers import cover_alt_text
 from nightdesk.warehouse.clickhouse import Warehouse
 from nightdesk.settings import WAREHOUSE_DIR
 from nightdesk.stories.catalog import COVER_KIND, Catalog, load_catalog
@@ -195,22 +196,6 @@ def media_name(media_url: str, sha256: str, *, draft_id: str = "") -> str:
         raise ValueError(f"draft {draft_id}: cover URL {media_url!r} is not a media store name for "
                          f"sha256 {sha256!r} (expected .../{relpath_for(sha256)})")
     return relpath
-
-
-def cover_alt_text(sheet: FactSheet, generator: str, catalog: Catalog) -> str:
-    """Alt text for a cover: what the image shows, in words (editors may rewrite it).
-
-    A chart card shows the title, the date and the story's key figures, so the alt text
-    says exactly those; a model-made illustration carries no figures and says so.
-    """
-    date = next((f.display for f in sheet.facts if f.kind == "date"), sheet.logical_date)
-    subject = sheet.title if date in sheet.title else f"{sheet.title}, {date}"
-    if generator != "chart":
-        return f"Illustration for “{subject}”: an AI-generated image that shows no figures."
-    story_type = catalog.story_types.get(sheet.story_type)
-    names = story_type.cover_figures if story_type else ()
-    figures = "; ".join(f"{(fact := sheet.get(name)).label or name}: {fact.display}" for name in names)
-    return f"Chart card: {subject}." + (f" {figures}." if figures else "")
 
 
 def _as_list(value: Any) -> Sequence[Any]:
