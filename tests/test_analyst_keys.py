@@ -17,6 +17,7 @@ from nightdesk.settings import WAREHOUSE_DIR
 DAY = dt.date(2013, 1, 30)  # a Wednesday no other test writes content for
 EARLIER = dt.date(2013, 1, 29)  # loaded too, so stock moves have a previous close
 EDITOR = "noor"
+QUEUED_ID = "stock_movers/2013-01-30/AAPL/brief"
 
 
 class Night:
@@ -192,6 +193,7 @@ def test_decisions_keep_the_generation_decided_on_after_a_refresh(night, warehou
 def test_a_store_at_0002_is_upgraded_with_its_rows(review_url):
     from nightdesk.review import schema
     from nightdesk.review.queue import ReviewQueue
+    from nightdesk.review.views import NewItem
 
     now = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
     draft_id = "stock_movers/2013-01-30/AAPL/headline"
@@ -206,6 +208,12 @@ def test_a_store_at_0002_is_upgraded_with_its_rows(review_url):
             generator="template", model_id="template", writer="template", fallback=False, failed_attempts=0,
             verified_json="[]", state="approved", version=3, decided_by="ann", decided_at=now, created_at=now,
             updated_at=now))
+        conn.execute(sa.insert(items).values(
+            draft_id=QUEUED_ID, logical_date=DAY, story_id=QUEUED_ID.rsplit("/", 1)[0], story_type="stock_movers",
+            kind="brief", text="AAPL fell.", original_text="AAPL fell.", media_relpath="", media_sha256="",
+            facts_json="{}", qc_passed=True, qc_json="[]", attempts_json="[]", attempts=1, generator="template",
+            model_id="template", writer="template", fallback=False, failed_attempts=0, verified_json="[]",
+            state="queued", version=1, created_at=now, updated_at=now))
         audit = sa.Table("review_audit", sa.MetaData(), autoload_with=conn)
         conn.execute(sa.insert(audit).values(draft_id=draft_id, actor="ann", action="approve", from_state="queued",
                                              to_state="approved", at=now, details='{"edited": true}'))
@@ -217,6 +225,14 @@ def test_a_store_at_0002_is_upgraded_with_its_rows(review_url):
         assert item.generation_id == ""
         [event] = queue.history(draft_id)
         assert (event.action, event.details, event.generation_id) == ("approve", {"edited": True}, "")
+        # Enqueued again by the pipeline, unchanged: it gains its generation id, nothing else.
+        same = NewItem(draft_id=QUEUED_ID, logical_date=DAY, story_id=QUEUED_ID.rsplit("/", 1)[0],
+                       story_type="stock_movers", kind="brief", text="AAPL fell.", facts_json="{}", qc_passed=True,
+                       qc_json="[]", attempts=1, generator="template", model_id="template", writer="template",
+                       fallback=False, failed_attempts=0, generation_id="0f" * 16)
+        assert queue.enqueue([same]).unchanged == 1
+        after = queue.get(QUEUED_ID)
+        assert (after.generation_id, after.version, queue.history(QUEUED_ID)) == ("0f" * 16, 1, [])
     finally:
         queue.close()
     engine = sa.create_engine(review_url)

@@ -141,10 +141,12 @@ class ReviewQueue:
         """Add the night's drafts; safe to rerun.
 
         New drafts become ``queued``. An undecided draft whose generated text, facts,
-        checks, image or earlier attempts changed is refreshed: everything generated is replaced, the
+        checks, image, earlier attempts or generation changed is refreshed: everything generated is replaced, the
         version bumped (so an editor's pending decision on the old text conflicts) and the
         audit row keeps the diff, including an editor's edit that the new text replaced.
-        Decided drafts are kept as they are. One transaction: all or nothing.
+        Decided drafts are kept as they are. An undecided draft enqueued before the store
+        kept generation ids only gains the id (it is the same draft). One transaction: all
+        or nothing.
         """
         _validate_new(items)
         now = self._now()
@@ -178,6 +180,9 @@ class ReviewQueue:
                         "replaced_generation_id": row.generation_id}, generation_id=item.generation_id))
                     refreshed += 1
                 else:
+                    if not row.generation_id:  # enqueued before the store kept it: the same draft's id
+                        conn.execute(sa.update(ITEMS).where(ITEMS.c.draft_id == item.draft_id)
+                                     .values(generation_id=item.generation_id))
                     unchanged += 1
             _insert_audit(conn, events)
         return EnqueueReport(added, refreshed, kept, unchanged)
@@ -518,6 +523,8 @@ def _generated_changed(row: sa.Row, item: NewItem) -> bool:
     that generated the same text (a retried or cleared task) leaves the edit in place.
     """
     compared = _GENERATED if row.text != row.original_text else _GENERATED + _VERDICT
+    if not row.generation_id:  # enqueued before the store kept generation ids: not a change
+        compared = tuple(k for k in compared if k != "generation_id")
     generated = _generated(item)
     return row.original_text != item.text or any(getattr(row, k) != generated[k] for k in compared)
 
