@@ -15,6 +15,7 @@ import logging
 import re
 import time
 import unicodedata
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +64,8 @@ class GeneratedCover:
     :param latency_s: wall time of the pipeline call that produced this image, which made
         ``batch_size`` images at once; ``batch_size / latency_s`` is that call's images/s.
     :param revision: the hub commit of the weights, or ``sha256:<hex>`` of a local directory.
+    :param batch_id: names the pipeline call; the images of one call share it.
+    :param finished_at: when that call returned (seconds since the epoch).
     """
 
     image: Image
@@ -79,6 +82,8 @@ class GeneratedCover:
     device: str
     model_id: str
     revision: str | None
+    batch_id: str = ""
+    finished_at: float = 0.0
 
     @property
     def size(self) -> tuple[int, int]:
@@ -190,6 +195,7 @@ class DiffusionCoverGenerator:
                 output_type="pil",
             )
         latency_s = time.perf_counter() - started
+        finished_at, batch_id = time.time(), uuid.uuid4().hex
 
         # 4. Record the safety checker's verdicts as data (None: no checker ran)
         verdicts = getattr(output, "nsfw_content_detected", None)
@@ -211,6 +217,8 @@ class DiffusionCoverGenerator:
                 device=self.device,
                 model_id=self.model_id,
                 revision=self.revision,
+                batch_id=batch_id,
+                finished_at=finished_at,
             )
             for request, image, flag in zip(batch, output.images, flags, strict=True)
         ]

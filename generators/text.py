@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -66,6 +67,9 @@ class TextResult:
     :param params: the generation settings passed to ``model.generate``.
     :param hit_token_limit: the text ran to ``max_new_tokens`` with no end token and no stop
         string: it was cut off, probably mid-sentence (see :func:`whole_sentences`).
+    :param batch_id: names the ``generate`` call; the results of one call share it.
+    :param first_token_at: when that call's first token logits were ready, and
+        ``finished_at`` when it returned (seconds since the epoch, for the log's timestamps).
     """
 
     text: str
@@ -80,6 +84,9 @@ class TextResult:
     seed: int
     params: dict[str, Any]
     hit_token_limit: bool = False
+    batch_id: str = ""
+    first_token_at: float | None = None
+    finished_at: float = 0.0
 
 
 class TextGenerator:
@@ -162,7 +169,7 @@ class TextGenerator:
 
             processors.append(FactLockProcessor(self._fact_lock(), indices, pad_token_id=lm.tokenizer.pad_token_id))
         torch.manual_seed(first.seed)
-        started = time.perf_counter()
+        started, started_wall = time.perf_counter(), time.time()
         try:
             with torch.inference_mode():
                 output = lm.model.generate(
@@ -178,6 +185,7 @@ class TextGenerator:
         latency = time.perf_counter() - started
         assert clock.first_call is not None, "generate made no step although max_new_tokens >= 1"
         ttft = clock.first_call - started
+        batch_id = uuid.uuid4().hex
 
         new_tokens = output[:, inputs["input_ids"].shape[1] :].tolist()
         prompt_tokens = inputs["attention_mask"].sum(dim=1).tolist()
@@ -205,6 +213,9 @@ class TextGenerator:
                     seed=request.seed,
                     params=dict(params),
                     hit_token_limit=cut_off,
+                    batch_id=batch_id,
+                    first_token_at=started_wall + ttft,
+                    finished_at=started_wall + latency,
                 )
             )
         return results

@@ -83,6 +83,7 @@ def _print(text: str = "") -> None:
 
 def cmd_init(args: argparse.Namespace) -> int:
     from nightdesk.warehouse import clickhouse, migrations
+    from nightdesk.warehouse.prices import load_device_prices
     from nightdesk.sources import ops_db
     from nightdesk.airflow_setup import init_airflow
 
@@ -90,7 +91,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     _print(f"data directory: {settings.data_dir}")
     rows = ops_db.seed()
     _print(f"operational database ready: {rows:,} flights ({settings.ops_db_url.split('@')[-1]})")
-    applied = migrations.migrate(clickhouse.connect())
+    wh = clickhouse.connect()
+    applied = migrations.migrate(wh)
+    load_device_prices(wh)
     _print(f"warehouse {'server' if settings.clickhouse_url else 'chDB ' + str(settings.chdb_path)}: "
            f"{len(applied)} migration(s) applied")
     with logs_to(settings.data_dir / "logs" / "airflow-init.log"):

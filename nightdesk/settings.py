@@ -84,6 +84,8 @@ class Settings:
         adds a source and its stories with files only. ``NIGHTDESK_EXTRA_SOURCES``,
         ``NIGHTDESK_EXTRA_MIGRATIONS``, ``NIGHTDESK_EXTRA_TRANSFORMS``,
         ``NIGHTDESK_EXTRA_EXPECTATIONS``, ``NIGHTDESK_EXTRA_STORIES`` (os.pathsep-separated).
+    :param device_prices_path: the price per device-hour file loaded into ``device_prices``
+        on every init and ELT run. ``NIGHTDESK_DEVICE_PRICES``; default ``warehouse/device_prices.yml``.
     """
 
     data_dir: Path
@@ -106,6 +108,7 @@ class Settings:
     content_retry_delay: dt.timedelta
     earliest_date: dt.date
     extra_dirs: dict[str, tuple[Path, ...]]
+    device_prices_path: Path = WAREHOUSE_DIR / "device_prices.yml"
 
     @property
     def embedded(self) -> bool:
@@ -173,6 +176,7 @@ def get_settings() -> Settings:
         content_retry_delay=dt.timedelta(seconds=float(os.environ.get("NIGHTDESK_RETRY_DELAY_S", "60"))),
         earliest_date=_date("NIGHTDESK_EARLIEST_DATE", "2013-01-01"),
         extra_dirs={kind: _paths(f"NIGHTDESK_EXTRA_{kind.upper()}") for kind in DECLARATION_DIRS},
+        device_prices_path=Path(os.environ.get("NIGHTDESK_DEVICE_PRICES", WAREHOUSE_DIR / "device_prices.yml")),
     )
 
 

@@ -193,3 +193,36 @@ def test_templates_and_charts_need_no_model(warehouse, content_run, monkeypatch)
     generators = {g for (g,) in warehouse.query_rows(
         "SELECT DISTINCT generator FROM generation_log WHERE logical_date = {d:Date}", {"d": day})}
     assert generators == {"template", "chart"}
+
+
+def test_model_calls_log_their_batch_times_and_load(content_run, warehouse):
+    """Per request: the batch it ran in, when it was handed over, got its first token and
+    finished, its share of the batch's wall time, and the task's model load time."""
+    log = warehouse.query_df("SELECT * FROM generation_log FINAL WHERE logical_date = {d:Date}", {"d": DAYS[-1]})
+    model = log[log.generator.isin(["transformers", "diffusers"])]
+    for _, batch in model.groupby("batch_id"):
+        assert len(batch) == batch.batch_size.iloc[0] and batch.latency_ms.nunique() == 1
+        assert abs(batch.device_seconds.sum() - batch.latency_ms.iloc[0] / 1000) < 1e-6
+    text = model[model.generator == "transformers"]
+    assert text.first_token_at.notna().all()
+    assert ((text.enqueued_at <= text.first_token_at) & (text.first_token_at <= text.finished_at)).all()
+    assert model[model.generator == "diffusers"].first_token_at.isna().all()
+    # generate_text's writer loaded the model once: the same load time on its rows.
+    first = text[text.attempt == 1]
+    assert first.load_time_ms.nunique() == 1 and (first.load_time_ms > 0).all()
+    assert (log[log.generator.isin(["template", "chart"])].load_time_ms == 0).all()
+    assert set(text.prompt_name) == {f"text_prompt/{k}" for k in text.content_kind.unique()}
+    assert (log.try_number == 1).all()
+
+
+def test_status_counts_call_errors_and_failed_checks_apart(content_run, warehouse):
+    """The random models' drafts fail their checks without any call raising."""
+    from nightdesk.settings import WAREHOUSE_DIR
+
+    day = {"start": DAYS[-1], "end": DAYS[-1]}
+    status = warehouse.query_df((WAREHOUSE_DIR / "sql" / "status_content.sql").read_text(), day)
+    failed = warehouse.scalar(
+        "SELECT count() FROM (SELECT generation_id FROM draft_checks FINAL WHERE logical_date = {start:Date} "
+        "GROUP BY generation_id HAVING min(passed) = 0)", day)
+    assert failed > 0 and status.checks_failed.sum() == failed
+    assert status.call_errors.sum() == 0

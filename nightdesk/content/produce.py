@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
 
@@ -21,6 +23,7 @@ from nightdesk.content.writers import Writer, cover_writer, text_writer
 from nightdesk.settings import Settings, get_settings
 from nightdesk.stories import store
 from nightdesk.stories.catalog import COVER_KIND, TEXT_KINDS, load_catalog
+from nightdesk.stories.lineage import load_ids_by_story_type
 from nightdesk.stories.select import select_day
 
 log = logging.getLogger(__name__)
@@ -32,8 +35,9 @@ def choose_stories(wh: Warehouse, logical_date: dt.date) -> dict[str, int]:
     Returns stories per story type; a type with no story that day counts 0 (its reason is
     logged by the selection).
     """
-    selection = select_day(wh, load_catalog(), logical_date)
-    store.save(wh, logical_date, selection.sheets)
+    catalog = load_catalog()
+    selection = select_day(wh, catalog, logical_date)
+    store.save(wh, logical_date, selection.sheets, load_ids_by_story_type(wh, catalog, logical_date))
     return {**dict.fromkeys(selection.no_story, 0), **Counter(sheet.story_type for sheet in selection.sheets)}
 
 
@@ -79,13 +83,25 @@ def batches(items: Sequence[WorkItem], settings: Settings) -> Iterator[list[Work
 
 
 def _write(wh: Warehouse, run: RunContext, writer: Writer, items: Sequence[WorkItem]) -> list[Generation]:
-    """Run the writer on a chunk; on failure log an ``error`` row per item, then raise."""
+    """Run the writer on a chunk; on failure log an ``error`` row per item, then raise.
+
+    Every generation is stamped with when its chunk was handed to the writer and the
+    writer's model load time (measured by its first call, so read after it).
+    """
+    enqueued = time.time()
     try:
-        return writer.write(items)
+        generations = writer.write(items)
     except Exception as exc:
         log.exception("generation failed for %d items", len(items))
-        records.save(wh, run, [records.failure(item, writer.generator, writer.model_id, exc) for item in items])
+        batch_id = uuid.uuid4().hex
+        failed = [records.failure(item, writer.generator, writer.model_id, exc, batch_id=batch_id) for item in items]
+        for g in failed:
+            g.enqueued_at, g.load_time_ms = enqueued, writer.load_time_ms
+        records.save(wh, run, failed)
         raise GenerationFailed(items, exc) from exc
+    for g in generations:
+        g.enqueued_at, g.load_time_ms = enqueued, writer.load_time_ms
+    return generations
 
 
 class GenerationFailed(RuntimeError):

@@ -19,12 +19,18 @@ class Prompt:
 
     :param template: template name, ``<kind>@<story_type>``.
     :param version: hash of everything that shaped it (see ``StoryType.template_version``).
+    :param name: readable name of its source, ``text_prompt/<kind>``, ``template/<kind>``
+        or ``cover_prompt/cover`` (``generation_log.prompt_name``).
+    :param source: the unrendered text the version stands for, facts as placeholders
+        (``prompt_registry.prompt_text``); empty for a call that failed before prompting.
     """
 
     system: str
     user: str
     template: str
     version: str
+    name: str = ""
+    source: str = ""
 
 
 def facts_block(sheet: FactSheet) -> str:
@@ -49,13 +55,17 @@ def text_prompt(catalog: Catalog, sheet: FactSheet, kind: str) -> Prompt:
         "title": sheet.title, "instruction": spec.instruction,
     }, keep_lines=True)
     version = hashlib.sha256(f"{story.template_version(kind, catalog.system, spec)}\x1f{frame}".encode()).hexdigest()[:12]
-    return Prompt(catalog.system, user, f"{kind}@{story.name}", version)
+    source = _source(system=catalog.system, angle=story.angle, frame=frame, draft_template=story.templates[kind],
+                     instruction=spec.instruction, max_new_tokens=str(spec.max_new_tokens), stop="|".join(spec.stop),
+                     whole_sentences=str(spec.whole_sentences))
+    return Prompt(catalog.system, user, f"{kind}@{story.name}", version, f"{TEXT_PROMPT_FILE.stem}/{kind}", source)
 
 
 def template_prompt(catalog: Catalog, sheet: FactSheet, kind: str) -> Prompt:
     """The data-to-text template of ``kind``, versioned like a model prompt."""
     story = catalog.story_types[sheet.story_type]
-    return Prompt("", story.templates[kind], f"{kind}@{story.name}", story.template_version(kind, "", None))
+    return Prompt("", story.templates[kind], f"{kind}@{story.name}", story.template_version(kind, "", None),
+                  f"template/{kind}", _source(angle=story.angle, template=story.templates[kind]))
 
 
 def cover_prompt(catalog: Catalog, sheet: FactSheet) -> Prompt:
@@ -64,4 +74,10 @@ def cover_prompt(catalog: Catalog, sheet: FactSheet) -> Prompt:
 
     story = catalog.story_types[sheet.story_type]
     return Prompt("", fill(story.cover_prompt, sheet.displays()), f"cover@{story.name}",
-                  story.template_version("cover", "", None))
+                  story.template_version("cover", "", None), "cover_prompt/cover",
+                  _source(angle=story.angle, cover_prompt=story.cover_prompt))
+
+
+def _source(**parts: str) -> str:
+    """What a version hashes, readable: one ``[part]`` section each, in a fixed order."""
+    return "\n\n".join(f"[{name}]\n{text}" for name, text in parts.items())

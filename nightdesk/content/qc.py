@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -91,9 +92,11 @@ def _check(wh: Warehouse, run: RunContext, checker: _Checker, pending: pd.DataFr
         if draft["stored_checks"]:
             ok = bool(draft["stored_passed"])
         else:
+            started = time.perf_counter()
             results = checker.check(draft, FactSheet.from_json(draft["facts_json"]))
+            check_ms = 1000 * (time.perf_counter() - started)
             ok = all(r["passed"] for r in results)
-            rows += [_check_row(run, draft, r) for r in results]
+            rows += [_check_row(run, draft, r, check_ms) for r in results]
         outcome["checked_ok" if ok else "checked_failed"].append(draft["draft_id"])
     _save_checks(wh, rows)
     faults.point("after_checks_saved")
@@ -132,6 +135,10 @@ class _Fallback:
 
     def __init__(self, writer: Writer) -> None:
         self.writer, self.generator, self.model_id = writer, writer.generator, writer.model_id
+
+    @property
+    def load_time_ms(self) -> float:
+        return self.writer.load_time_ms
 
     def write(self, items: Sequence[WorkItem]) -> list[Generation]:
         return [dataclasses.replace(g, fallback=True) for g in self.writer.write(items)]
@@ -197,7 +204,8 @@ class _Checker:
                                        card=card_from_params(params))
 
 
-def _check_row(run: RunContext, draft: dict, result: dict) -> dict:
+def _check_row(run: RunContext, draft: dict, result: dict, check_ms: float) -> dict:
+    """One ``draft_checks`` row; ``check_ms`` is the time all checks of the draft took together."""
     import pandas as pd
 
     return {
@@ -206,6 +214,7 @@ def _check_row(run: RunContext, draft: dict, result: dict) -> dict:
         "attempt": int(draft["attempt"]), "content_kind": draft["content_kind"], "check_name": result["name"],
         "passed": int(result["passed"]), "findings_json": json.dumps(result["findings"]),
         "verified": list(result.get("verified", [])),
+        "check_ms": check_ms,
         "checked_at": pd.Timestamp.now(tz="UTC"),
     }
 

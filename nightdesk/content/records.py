@@ -9,6 +9,7 @@ work that the next try finishes with :func:`restore_lost_drafts` instead of redo
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -67,6 +68,25 @@ class Generation:
     #: Written by the template or chart card because the model's attempts failed (set by
     #: the quality stage's fallback, :mod:`nightdesk.content.qc`).
     fallback: bool = False
+    #: The model call (batch) that made it; rows sharing it share ``latency_ms``.
+    batch_id: str = ""
+    #: Seconds since the epoch: handed to the writer, first token ready (models that
+    #: stream tokens only), model call returned. Migration 0010 says what each means.
+    enqueued_at: float = 0.0
+    first_token_at: float | None = None
+    finished_at: float = 0.0
+    #: Time the writer spent loading its model in this task try (0: it loads none).
+    load_time_ms: float = 0.0
+
+    @property
+    def call_id(self) -> str:
+        """The request to the generator: one request makes one generation, so its id."""
+        return self.generation_id
+
+    @property
+    def device_seconds(self) -> float:
+        """This request's equal share of its batch's wall time."""
+        return self.latency_ms / 1000 / max(self.batch_size, 1)
 
 
 @dataclass(frozen=True)
@@ -124,11 +144,15 @@ def _from_log_row(row: dict[str, Any], sheet: FactSheet) -> Generation:
     )
 
 
-def failure(item: WorkItem, generator: str, model_id: str, exc: Exception) -> Generation:
-    """The log entry of a call that raised: which generator and model, and the error."""
+def failure(item: WorkItem, generator: str, model_id: str, exc: Exception, *, batch_id: str) -> Generation:
+    """The log entry of a call that raised: which generator and model, and the error.
+
+    :param batch_id: names the failed call; the items it held share it.
+    """
     return Generation(
         item=item, prompt=Prompt("", "", f"{item.kind}@{item.sheet.story_type}", ""), generator=generator,
         model_id=model_id, model_revision="", status="error", error=f"{type(exc).__name__}: {exc}",
+        batch_id=batch_id, finished_at=time.time(),
     )
 
 
@@ -140,6 +164,7 @@ def save(wh: Warehouse, run: RunContext, generations: Iterable[Generation]) -> i
     if not generations:
         return 0
     now = pd.Timestamp.now(tz="UTC")
+    register_prompts(wh, [g.prompt for g in generations if g.status == "ok"], now)
     wh.insert_df("generation_log", pd.DataFrame([_log_row(g, run, now) for g in generations]))
     faults.point("after_generation_log_insert")
     drafts = [_draft_row(g, run, now) for g in generations if g.status == "ok"]
@@ -148,7 +173,29 @@ def save(wh: Warehouse, run: RunContext, generations: Iterable[Generation]) -> i
     return len(generations)
 
 
+def register_prompts(wh: Warehouse, prompts: Sequence[Prompt], now) -> int:
+    """Add to ``prompt_registry`` each prompt version not in it yet; returns versions added."""
+    import pandas as pd
+
+    by_version = {p.version: p for p in prompts if p.version}
+    if not by_version:
+        return 0
+    known = {v for (v,) in wh.query_rows("SELECT DISTINCT prompt_version FROM prompt_registry "
+                                         "WHERE prompt_version IN {v:Array(String)}", {"v": list(by_version)})}
+    new = [{"prompt_version": v, "prompt_name": p.name or p.template, "prompt_text": p.source, "first_seen_at": now}
+           for v, p in by_version.items() if v not in known]
+    return wh.insert_df("prompt_registry", pd.DataFrame(new))
+
+
+def _timestamp(seconds: float | None, default):
+    """Epoch seconds as a UTC timestamp (``default`` when not measured)."""
+    import pandas as pd
+
+    return pd.Timestamp(seconds, unit="s", tz="UTC") if seconds else default
+
+
 def _log_row(g: Generation, run: RunContext, now) -> dict[str, Any]:
+    finished = _timestamp(g.finished_at, now)
     return {
         "generation_id": g.generation_id,
         "logical_date": run.logical_date,
@@ -181,6 +228,14 @@ def _log_row(g: Generation, run: RunContext, now) -> dict[str, Any]:
         "media_url": g.media_url,
         "media_sha256": g.media_sha256,
         "media_bytes": g.media_bytes,
+        "call_id": g.call_id,
+        "batch_id": g.batch_id or g.generation_id,
+        "enqueued_at": _timestamp(g.enqueued_at, finished),
+        "first_token_at": _timestamp(g.first_token_at, None),
+        "finished_at": finished,
+        "device_seconds": g.device_seconds,
+        "prompt_name": g.prompt.name or g.prompt.template,
+        "load_time_ms": g.load_time_ms,
         "created_at": now,
     }
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 class Writer(Protocol):
     generator: str  # kind of generator, as logged: transformers, template, chart, diffusers
     model_id: str
+    load_time_ms: float  # spent loading its model so far (0 until loaded, and for writers with none)
 
     def write(self, items: Sequence[WorkItem]) -> list[Generation]: ...
 
@@ -38,6 +39,7 @@ class ModelTextWriter:
         self.catalog = catalog
         self.settings = settings
         self.model_id = settings.text_model
+        self.load_time_ms = 0.0
         self._loaded = None
 
     def _model(self):
@@ -45,7 +47,9 @@ class ModelTextWriter:
             from generators.text import TextGenerator
             from generators.text_model import load_causal_lm
 
+            started = time.perf_counter()
             self._loaded = TextGenerator(load_causal_lm(self.settings.text_model))
+            self.load_time_ms = 1000 * (time.perf_counter() - started)
         return self._loaded
 
     def _finish(self, kind: str, result: TextResult) -> str:
@@ -90,6 +94,7 @@ class ModelTextWriter:
                 input_tokens=r.input_tokens, output_tokens=r.output_tokens,
                 latency_ms=1000 * r.latency_s, time_to_first_token_ms=1000 * r.time_to_first_token_s,
                 device=r.device, batch_size=r.batch_size, seed=r.seed,
+                batch_id=r.batch_id, first_token_at=r.first_token_at, finished_at=r.finished_at,
             )
             for item, prompt, r in zip(items, prompts, results, strict=True)
         ]
@@ -119,6 +124,7 @@ class TemplateTextWriter:
     """Text drafts from the story types' data-to-text templates (the factual baseline)."""
 
     generator = "template"
+    load_time_ms = 0.0
 
     def __init__(self, catalog: Catalog) -> None:
         from generators.templated import MODEL_ID
@@ -136,7 +142,7 @@ class TemplateTextWriter:
             text = render_template(prompt.user, item.sheet.displays())
             out.append(Generation(item=item, prompt=prompt, generator=self.generator, model_id=self.model_id,
                                   model_revision=prompt.version, output=text,
-                                  latency_ms=1000 * (time.perf_counter() - started)))
+                                  latency_ms=1000 * (time.perf_counter() - started), finished_at=time.time()))
         return out
 
 
@@ -145,6 +151,7 @@ class ChartCoverWriter:
 
     generator = "chart"
     model_id = "chart-cover"
+    load_time_ms = 0.0
 
     def __init__(self, catalog: Catalog, settings: Settings) -> None:
         self.catalog = catalog
@@ -167,7 +174,7 @@ class ChartCoverWriter:
             out.append(Generation(
                 item=item, prompt=prompt, generator=self.generator, model_id=self.model_id,
                 model_revision=prompt.version, output=stored.url, latency_ms=1000 * (time.perf_counter() - started),
-                params={"figures": ",".join(story.cover_figures), **card_params(rendered)},
+                finished_at=time.time(), params={"figures": ",".join(story.cover_figures), **card_params(rendered)},
                 media_url=stored.url, media_sha256=stored.sha256, media_bytes=stored.size_bytes,
             ))
         return out
@@ -182,6 +189,7 @@ class DiffusionCoverWriter:
         self.catalog = catalog
         self.settings = settings
         self.model_id = settings.image_model
+        self.load_time_ms = 0.0
         self._loaded = None
 
     def _pipeline(self):
@@ -189,10 +197,12 @@ class DiffusionCoverWriter:
             from generators.images import CoverSettings, DiffusionCoverGenerator
 
             size = self.settings.image_size
+            started = time.perf_counter()
             self._loaded = DiffusionCoverGenerator.from_pretrained(
                 self.settings.image_model,
                 settings=CoverSettings(width=size, height=size, num_inference_steps=self.settings.image_steps),
             )
+            self.load_time_ms = 1000 * (time.perf_counter() - started)
         return self._loaded
 
     def write(self, items: Sequence[WorkItem]) -> list[Generation]:
@@ -218,7 +228,7 @@ class DiffusionCoverWriter:
                 params={"steps": cover.steps, "size": f"{cover.width}x{cover.height}",
                         "guidance_scale": cover.guidance_scale, "nsfw": cover.nsfw},
                 latency_ms=1000 * cover.latency_s, device=cover.device, batch_size=cover.batch_size, seed=cover.seed,
-                media_url=stored.url, media_sha256=stored.sha256, media_bytes=stored.size_bytes,
+                batch_id=cover.batch_id, finished_at=cover.finished_at, media_url=stored.url, media_sha256=stored.sha256, media_bytes=stored.size_bytes,
             ))
         return out
 

@@ -30,11 +30,16 @@ def check_date(logical_date: dt.date) -> None:
 
 
 def prepare_warehouse(logical_date: dt.date) -> list[str]:
-    """Check the date, then apply pending warehouse migrations; returns the names applied now."""
+    """Check the date, apply pending warehouse migrations and load the device prices;
+    returns the names of the migrations applied now."""
     from nightdesk.warehouse import clickhouse, migrations
+    from nightdesk.warehouse.prices import load_device_prices
 
     check_date(logical_date)
-    return [m.path.name for m in migrations.migrate(clickhouse.connect())]
+    wh = clickhouse.connect()
+    applied = [m.path.name for m in migrations.migrate(wh)]
+    load_device_prices(wh)
+    return applied
 
 
 def extract_load(source_name: str, logical_date: dt.date) -> dict:

@@ -100,6 +100,8 @@ class ReviewItem(Base):
                                                  doc="attempts before the current one that failed")
     verified_json: Mapped[str] = mapped_column(sa.Text, server_default="[]",
                                                doc="what the checks of the current text verified, a JSON list")
+    generation_id: Mapped[str] = mapped_column(sa.String(64), server_default="",
+                                               doc="the warehouse generation the current draft comes from")
     state: Mapped[str] = mapped_column(sa.String(20))
     version: Mapped[int] = mapped_column(sa.Integer)
     claimed_by: Mapped[str | None] = mapped_column(sa.String(100))
@@ -144,6 +146,8 @@ class AuditEvent(Base):
     to_state: Mapped[str] = mapped_column(sa.String(20), doc="state after the event (unchanged for comments and conflicts)")
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     details: Mapped[str] = mapped_column(sa.Text, doc="JSON: reason, comment, diff, version seen")
+    generation_id: Mapped[str] = mapped_column(sa.String(64), server_default="",
+                                               doc="the generation the draft held at the event (the one decided on)")
 
 
 class LoginSession(Base):

@@ -59,7 +59,8 @@ from nightdesk.stories.catalog import CONTENT_KINDS, COVER_KIND
 ITEMS = ReviewItem.__table__
 AUDIT = AuditEvent.__table__
 # Fields whose change makes a rerun of the pipeline refresh an undecided draft.
-_GENERATED = ("facts_json", "media_relpath", "media_sha256", "attempts_json", "writer", "fallback", "failed_attempts")
+_GENERATED = ("facts_json", "media_relpath", "media_sha256", "attempts_json", "writer", "fallback", "failed_attempts",
+              "generation_id")
 # The pipeline's verdict on the generated text; an edit replaces it with the re-check of
 # the edited text, so it is compared only while the text is the generated one.
 _VERDICT = ("qc_passed", "qc_json", "verified_json")
@@ -146,10 +147,12 @@ class ReviewQueue:
         """Add the night's drafts; safe to rerun.
 
         New drafts become ``queued``. An undecided draft whose generated text, facts,
-        checks, image or earlier attempts changed is refreshed: everything generated is replaced, the
+        checks, image, earlier attempts or generation changed is refreshed: everything generated is replaced, the
         version bumped (so an editor's pending decision on the old text conflicts) and the
         audit row keeps the diff, including an editor's edit that the new text replaced.
-        Decided drafts are kept as they are. One transaction: all or nothing.
+        Decided drafts are kept as they are. An undecided draft enqueued before the store
+        kept generation ids only gains the id (it is the same draft). One transaction: all
+        or nothing.
         """
         _validate_new(items)
         now = self._now()
@@ -167,7 +170,8 @@ class ReviewQueue:
                 row = existing.get(item.draft_id)
                 if row is None:
                     conn.execute(sa.insert(ITEMS).values(_new_row(item, now)))
-                    events.append(_event(item.draft_id, actor, "enqueue", None, QUEUED, now, {"version": 1}))
+                    events.append(_event(item.draft_id, actor, "enqueue", None, QUEUED, now, {"version": 1},
+                                         generation_id=item.generation_id))
                     added += 1
                 elif row.state not in UNDECIDED:
                     kept += 1
@@ -178,9 +182,13 @@ class ReviewQueue:
                     conn.execute(sa.update(ITEMS).where(ITEMS.c.draft_id == item.draft_id).values(values))
                     events.append(_event(item.draft_id, actor, "enqueue", state, state, now, {
                         "refreshed": True, "version": row.version + 1, "edit_replaced": row.text != row.original_text,
-                        "diff": _diff(item.draft_id, row.version, row.text, item.text)}))
+                        "diff": _diff(item.draft_id, row.version, row.text, item.text),
+                        "replaced_generation_id": row.generation_id}, generation_id=item.generation_id))
                     refreshed += 1
                 else:
+                    if not row.generation_id:  # enqueued before the store kept it: the same draft's id
+                        conn.execute(sa.update(ITEMS).where(ITEMS.c.draft_id == item.draft_id)
+                                     .values(generation_id=item.generation_id))
                     unchanged += 1
             _insert_audit(conn, events)
         return EnqueueReport(added, refreshed, kept, unchanged)
@@ -212,7 +220,7 @@ class ReviewQueue:
                     values = {"state": PUBLISHED, "published_at": now, "version": row.version + 1, "updated_at": now}
                     conn.execute(sa.update(ITEMS).where(ITEMS.c.draft_id == draft_id).values(values))
                     events.append(_event(draft_id, actor, "publish", state, PUBLISHED, now,
-                                         {"expected_version": row.version}))
+                                         {"expected_version": row.version}, generation_id=row.generation_id))
                     views.append(_view(row, now, values))
                 else:
                     refusal = not_allowed("publish", draft_id, state)
@@ -429,8 +437,10 @@ class ReviewQueue:
             raise ValueError(f"comment on {draft_id}: the comment is empty")
         now = self._now()
         with self._store.write(f"comment on {draft_id}") as conn:
-            state = effective_state(_row(conn, draft_id, "comment")._mapping, now)
-            _insert_audit(conn, [_event(draft_id, editor, "comment", state, state, now, {"comment": text})])
+            row = _row(conn, draft_id, "comment")
+            state = effective_state(row._mapping, now)
+            _insert_audit(conn, [_event(draft_id, editor, "comment", state, state, now, {"comment": text},
+                                        generation_id=row.generation_id)])
 
     # -- internals ---------------------------------------------------------------------
 
@@ -459,7 +469,8 @@ class ReviewQueue:
                     raise conflict(action, _row(conn, draft_id, action)._mapping, expected_version, now)
                 to_state = changes.get("state", state)
                 _insert_audit(conn, [_event(draft_id, actor, action, state, to_state, now,
-                                            {"expected_version": expected_version, **details, **noted})])
+                                            {"expected_version": expected_version, **details, **noted},
+                                            generation_id=row.generation_id)])
                 return _view(row, now, changes)
         except (ConflictError, InvalidTransition, ClaimHeldError, QCFailedError) as refusal:
             self._record_refusal(action, draft_id, actor, expected_version, refusal, now,
@@ -534,16 +545,19 @@ def _diff(draft_id: str, version: int, old: str, new: str) -> str:
 
 
 def _event(draft_id: str, actor: str, action: str, from_state: str | None, to_state: str, at: dt.datetime,
-           details: Mapping[str, Any]) -> dict[str, Any]:
+           details: Mapping[str, Any], *, generation_id: str) -> dict[str, Any]:
+    """An audit row; ``generation_id`` is the generation the draft held when it happened
+    (for a decision, the one decided on; for an enqueue, the one enqueued)."""
     return {"draft_id": draft_id, "actor": actor, "action": action, "from_state": from_state, "to_state": to_state,
-            "at": at, "details": json.dumps(details, sort_keys=True, ensure_ascii=False)}
+            "at": at, "details": json.dumps(details, sort_keys=True, ensure_ascii=False),
+            "generation_id": generation_id}
 
 
 def _refusal_event(draft_id: str, actor: str, action: str, row: sa.Row, state: str, expected_version: int,
                    refusal: ReviewError, now: dt.datetime, noted: Mapping[str, Any] | None = None) -> dict[str, Any]:
     return _event(draft_id, actor, "conflict", state, state, now, {
         **(noted or {}), "attempted": action, "refusal": _REFUSALS[type(refusal)], "message": str(refusal),
-        "expected_version": expected_version, "current_version": row.version})
+        "expected_version": expected_version, "current_version": row.version}, generation_id=row.generation_id)
 
 
 def _insert_audit(conn: sa.Connection, events: Sequence[dict[str, Any]]) -> None:
@@ -573,6 +587,8 @@ def _generated_changed(row: sa.Row, item: NewItem) -> bool:
     that generated the same text (a retried or cleared task) leaves the edit in place.
     """
     compared = _GENERATED if row.text != row.original_text else _GENERATED + _VERDICT
+    if not row.generation_id:  # enqueued before the store kept generation ids: not a change
+        compared = tuple(k for k in compared if k != "generation_id")
     generated = _generated(item)
     return row.original_text != item.text or any(getattr(row, k) != generated[k] for k in compared)
 

@@ -28,6 +28,7 @@ class NewItem:
         :data:`~nightdesk.review.models.WRITERS` (model, template, chart, diffusion).
     :param fallback: a template or chart card wrote it because the model's attempts failed.
     :param failed_attempts: how many attempts before this one failed.
+    :param generation_id: the warehouse generation the text or image comes from.
 
     What the checks verified is read from ``qc_json`` (each result's ``verified`` list).
     """
@@ -50,6 +51,7 @@ class NewItem:
     media_relpath: str = ""
     media_sha256: str = ""
     attempts_json: str = "[]"
+    generation_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class ItemView:
     failed_attempts: int
     verified_json: str
     attempts_json: str = "[]"
+    generation_id: str = ""
 
     @property
     def edited(self) -> bool:
@@ -141,6 +144,7 @@ class AuditEventView:
     to_state: str
     at: dt.datetime
     details: Mapping[str, Any]
+    generation_id: str = ""
 
 
 @dataclass(frozen=True)

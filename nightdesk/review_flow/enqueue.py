@@ -163,6 +163,7 @@ def to_new_item(row: dict[str, Any], logical_date: dt.date, catalog: Catalog, *,
         media_relpath=media_relpath,
         media_sha256=media_sha256,
         attempts_json=attempts_json,
+        generation_id=row["generation_id"],
     )
 
 

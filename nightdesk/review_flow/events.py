@@ -98,6 +98,7 @@ def event_rows(store: str, events: Sequence[AuditEventView], queue: ReviewQueue,
             "from_state": event.from_state or "",
             "to_state": event.to_state,
             "details_json": json.dumps(dict(event.details), ensure_ascii=False, sort_keys=True, default=str),
+            "generation_id": event.generation_id,
             "exported_at": now,
         })
     return pd.DataFrame(rows)

@@ -9,7 +9,7 @@ Downgrading refuses while any ``reopen`` row exists: the older schema cannot hol
 deleting audit rows would lose the trail.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-02
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 from sqlalchemy.sql.elements import conv
 
 revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0003"
+down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
