@@ -326,6 +326,8 @@ def test_a_store_at_0002_with_rows_upgrades_to_head_and_keeps_them(review_url):
         item = {**dataclasses.asdict(_item()), "original_text": _item().text, "state": "approved",
                 "version": 2, "decided_by": "ann", "decided_at": now, "created_at": now, "updated_at": now,
                 "verified_json": "[]"}
+        at_0002 = {c["name"] for c in sa.inspect(conn).get_columns("review_items")}
+        item = {k: v for k, v in item.items() if k in at_0002}  # fields later revisions added are not there yet
         conn.execute(sa.table("review_items", *(sa.column(k) for k in item)).insert().values(item))
         conn.execute(sa.text("INSERT INTO review_audit (draft_id, actor, action, from_state, to_state, at, details) "
                              "VALUES (:d, 'ann', 'approve', 'queued', 'approved', :t, '{}')"), {"d": DRAFT, "t": now})
