@@ -166,8 +166,18 @@ def test_generations_count_each_logged_generation_once(night, base, warehouse):
     view = _view(warehouse, "SELECT * FROM analyst_generations WHERE logical_date IN ({a:Date}, {b:Date})")
     assert len(view) == len(base.gens) and view["generation_id"].is_unique
     assert set(view["generation_id"]) == set(base.gens["generation_id"])
-    shares = base.gens["latency_ms"] / 1000 / base.gens["batch_size"].clip(lower=1)
-    assert view["device_seconds"].sum() == pytest.approx(shares.sum())
+    by_id = base.gens.set_index("generation_id")
+    assert view["device_seconds"].sum() == pytest.approx(by_id["device_seconds"].sum())
+    prices = warehouse.query_df("SELECT device, effective_from, usd_per_hour, updated_at FROM device_prices")
+    prices = prices.sort_values("updated_at").drop_duplicates(["device", "effective_from"], keep="last")
+    for row in view.itertuples():
+        day = pd.Timestamp(by_id.at[row.generation_id, "created_at"]).tz_localize(None).normalize()
+        held = prices[(prices["device"] == row.device) & (prices["effective_from"] <= day)]
+        want = held.sort_values("effective_from")["usd_per_hour"].iloc[-1] if len(held) else None
+        if want is None:
+            assert pd.isna(row.usd_per_hour) and pd.isna(row.cost_usd), row.generation_id
+        else:
+            assert row.usd_per_hour == want and row.cost_usd == pytest.approx(row.device_seconds / 3600 * want)
 
 
 def test_daily_model_prompt_matches_base_tables_and_review_store(night, base, warehouse):
@@ -197,6 +207,12 @@ def test_daily_model_prompt_matches_base_tables_and_review_store(night, base, wa
         if want["decided"]:
             assert got["acceptance_rate"] == pytest.approx((want["approved"] + want["approved_edited"]) / want["decided"])
     assert view["approved_edited"].sum() == 1 and view["edit_distance"].sum() == len(EDIT)
+
+
+def test_decisions_name_the_generation_the_editor_decided_on(warehouse):
+    view = _view(warehouse, "SELECT generation_id, decided_generation_id FROM analyst_drafts "
+                            "WHERE logical_date IN ({a:Date}, {b:Date}) AND outcome != 'undecided'")
+    assert len(view) and (view["decided_generation_id"] == view["generation_id"]).all()
 
 
 def test_latency_percentiles_are_those_of_the_calls(base, warehouse):

@@ -9,38 +9,51 @@
 -- grains and join keys are in docs/warehouse-schema.md (checked against this schema by
 -- tests/test_analyst_views.py).
 --
--- device_seconds is the generation's share of its batch's wall time
--- (latency_ms / batch_size): the rows of one batch share the batch's latency.
+-- Measures from migration 0010: device_seconds (a request's share of its batch's wall
+-- time), the price of a device-hour (device_prices, ASOF-joined on the day the device
+-- ran), check_ms, and the generation an editor decided on (review_events.generation_id).
+-- cost_usd = device_seconds / 3600 * usd_per_hour; NULL when the device has no price.
 
 -- One row per generation (model call, template or chart card), failed calls included.
 CREATE OR REPLACE VIEW analyst_generations AS
 SELECT
-    generation_id,
-    logical_date,
-    dag_run_id,
-    try_number,
-    story_id,
-    story_type,
-    content_kind,
-    attempt,
-    writer,
-    fallback,
-    generator,
-    model_id,
-    model_revision,
-    prompt_template,
-    prompt_version,
-    input_tokens,
-    output_tokens,
-    latency_ms,
-    time_to_first_token_ms,
-    latency_ms / 1000 / greatest(batch_size, 1) AS device_seconds,
-    device,
-    batch_size,
-    status,
-    error,
-    created_at
-FROM generation_log FINAL;
+    g.generation_id AS generation_id,
+    g.call_id AS call_id,
+    g.batch_id AS batch_id,
+    g.logical_date AS logical_date,
+    g.dag_run_id AS dag_run_id,
+    g.try_number AS try_number,
+    g.story_id AS story_id,
+    g.story_type AS story_type,
+    g.content_kind AS content_kind,
+    g.attempt AS attempt,
+    g.writer AS writer,
+    g.fallback AS fallback,
+    g.generator AS generator,
+    g.model_id AS model_id,
+    g.model_revision AS model_revision,
+    g.prompt_template AS prompt_template,
+    g.prompt_name AS prompt_name,
+    g.prompt_version AS prompt_version,
+    g.input_tokens AS input_tokens,
+    g.output_tokens AS output_tokens,
+    g.latency_ms AS latency_ms,
+    g.time_to_first_token_ms AS time_to_first_token_ms,
+    g.enqueued_at AS enqueued_at,
+    g.first_token_at AS first_token_at,
+    g.finished_at AS finished_at,
+    g.load_time_ms AS load_time_ms,
+    g.device_seconds AS device_seconds,
+    g.device AS device,
+    if(p.device = '', NULL, p.usd_per_hour) AS usd_per_hour,
+    g.device_seconds / 3600 * usd_per_hour AS cost_usd,
+    g.batch_size AS batch_size,
+    g.status AS status,
+    g.error AS error,
+    g.created_at AS created_at
+FROM generation_log AS g FINAL
+ASOF LEFT JOIN (SELECT device, effective_from, usd_per_hour FROM device_prices FINAL) AS p
+    ON p.device = g.device AND toDate(g.created_at) >= p.effective_from;
 
 -- One row per check result of a generation, with the model and prompt that wrote it.
 CREATE OR REPLACE VIEW analyst_checks AS
@@ -55,6 +68,7 @@ SELECT
     c.findings_json AS findings_json,
     c.verified AS verified,
     c.checked_at AS checked_at,
+    c.check_ms AS check_ms,
     g.model_id AS model_id,
     g.prompt_version AS prompt_version,
     g.writer AS writer
@@ -109,6 +123,7 @@ SELECT
     logical_date,
     from_state,
     to_state,
+    generation_id,
     JSONExtractString(details_json, 'reason') AS reason,
     JSONExtractBool(details_json, 'edited') AS edited,
     if(action = 'edit', editDistanceUTF8(
@@ -143,6 +158,7 @@ SELECT
     r.enqueued_at AS enqueued_at,
     r.decided_at AS decided_at,
     r.decided_by AS decided_by,
+    r.decided_generation_id AS decided_generation_id,
     multiIf(r.decision = 'reject', 'rejected', r.decision = 'approve' AND r.edited, 'approved_edited',
             r.decision = 'approve', 'approved', 'undecided') AS outcome,
     r.reject_reason AS reject_reason,
@@ -162,6 +178,7 @@ LEFT JOIN
         argMaxIf(action, (at, event_id), action IN ('approve', 'reject', 'reopen')) AS decision,
         argMaxIf(at, (at, event_id), action IN ('approve', 'reject')) AS decided_at,
         argMaxIf(actor, (at, event_id), action IN ('approve', 'reject')) AS decided_by,
+        argMaxIf(generation_id, (at, event_id), action IN ('approve', 'reject')) AS decided_generation_id,
         argMaxIf(edited, (at, event_id), action = 'approve') AS edited,
         argMaxIf(reason, (at, event_id), action = 'reject') AS reject_reason,
         countIf(action = 'edit') AS edits,
@@ -191,6 +208,8 @@ SELECT
     quantileExactIf(0.95)(g.latency_ms, g.status = 'ok') AS latency_p95_ms,
     quantileExactIf(0.99)(g.latency_ms, g.status = 'ok') AS latency_p99_ms,
     sum(g.device_seconds) AS device_seconds,
+    sum(g.cost_usd) AS cost_usd,
+    sum(c.check_ms) / 1000 AS check_seconds,
     countIf(c.checks > 0) AS checked,
     countIf(c.checks > 0 AND c.failed = 0) AS checks_passed,
     checks_passed / nullIf(checked, 0) AS pass_rate,
@@ -205,7 +224,7 @@ SELECT
 FROM analyst_generations AS g
 LEFT JOIN
 (
-    SELECT generation_id, count() AS checks, countIf(passed = 0) AS failed
+    SELECT generation_id, count() AS checks, countIf(passed = 0) AS failed, any(check_ms) AS check_ms
     FROM draft_checks FINAL
     GROUP BY generation_id
 ) AS c ON c.generation_id = g.generation_id
@@ -230,8 +249,8 @@ GROUP BY logical_date, model_id, prompt_version, content_kind, check_name;
 -- One row per story first published to a site (output_url). landed_at: when the date's
 -- data had landed (the latest, over sources, of each source's first successful load
 -- for the date; a later rerun of the load does not move it). regenerations: attempts
--- beyond the first over the story's current drafts; generations and device_seconds:
--- every generation made for the story, failed attempts included.
+-- beyond the first over the story's current drafts; generations, device_seconds and
+-- cost_usd: every generation made for the story, failed attempts included.
 CREATE OR REPLACE VIEW analyst_published_items AS
 SELECT
     p.output_url AS output_url,
@@ -243,7 +262,8 @@ SELECT
     dateDiff('second', l.landed_at, p.first_published_at) AS landing_to_publish_s,
     d.regenerations AS regenerations,
     g.generations AS generations,
-    g.device_seconds AS device_seconds
+    g.device_seconds AS device_seconds,
+    g.cost_usd AS cost_usd
 FROM
 (
     SELECT output_url, story_id, story_type, logical_date, min(published_at) AS first_published_at
@@ -260,7 +280,7 @@ LEFT JOIN
 ) AS l ON l.logical_date = p.logical_date
 LEFT JOIN (SELECT story_id, sum(regenerations) AS regenerations FROM analyst_drafts GROUP BY story_id) AS d
     ON d.story_id = p.story_id
-LEFT JOIN (SELECT story_id, count() AS generations, sum(device_seconds) AS device_seconds
+LEFT JOIN (SELECT story_id, count() AS generations, sum(device_seconds) AS device_seconds, sum(cost_usd) AS cost_usd
            FROM analyst_generations GROUP BY story_id) AS g
     ON g.story_id = p.story_id;
 
@@ -274,6 +294,8 @@ SELECT
     total_regenerations / published_items AS regenerations_per_item,
     sum(device_seconds) AS total_device_seconds,
     total_device_seconds / published_items AS device_seconds_per_item,
+    sum(cost_usd) AS total_cost_usd,
+    total_cost_usd / published_items AS cost_per_item_usd,
     quantileExact(0.5)(landing_to_publish_s) AS landing_to_publish_p50_s,
     max(landing_to_publish_s) AS landing_to_publish_max_s
 FROM analyst_published_items

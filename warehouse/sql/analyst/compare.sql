@@ -1,5 +1,5 @@
 -- Variant A vs B (two prompt versions, or two models) over a range of logical dates:
--- acceptance, check pass rate, latency, tokens and device time, with the counts behind
+-- acceptance, check pass rate, latency, tokens, device time and cost, with the counts behind
 -- each rate. {by:String} is 'prompt' (variants are prompt_version values) or 'model'
 -- (model_id values); a variant with no generations in the range has no row.
 SELECT
@@ -19,7 +19,9 @@ SELECT
     t.output_tokens AS output_tokens,
     round(t.output_tokens / nullIf(t.generations, 0), 1) AS output_tokens_per_generation,
     round(t.device_seconds, 3) AS device_seconds,
-    round(t.device_seconds / nullIf(t.generations, 0), 4) AS device_seconds_per_generation
+    round(t.device_seconds / nullIf(t.generations, 0), 4) AS device_seconds_per_generation,
+    round(t.cost_usd, 6) AS cost_usd,
+    round(t.cost_usd / nullIf(t.generations, 0), 8) AS cost_per_generation_usd
 FROM
 (
     SELECT
@@ -33,7 +35,8 @@ FROM
         sum(checks_passed) AS checks_passed,
         sum(input_tokens) AS input_tokens,
         sum(output_tokens) AS output_tokens,
-        sum(device_seconds) AS device_seconds
+        sum(device_seconds) AS device_seconds,
+        sum(cost_usd) AS cost_usd
     FROM analyst_daily_model_prompt
     WHERE logical_date BETWEEN {start:Date} AND {end:Date}
     GROUP BY variant
