@@ -18,7 +18,6 @@ import json
 import re
 from collections import Counter, defaultdict
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pandas as pd
 import pytest

@@ -84,7 +84,8 @@ def build(start: dt.date, end: dt.date, wh: Warehouse | None = None) -> list[Cha
     latency = sql_frame(ANALYST_SQL / "report_latency.sql", params, wh)
     cost = sql_frame(ANALYST_SQL / "report_cost.sql", params, wh)
     failures = sql_frame(FAILURES_SQL, params, wh).head(TOP_REASONS)
-    labels = [f"{m} {k}" for m, k in zip(latency["model_id"], latency["content_kind"])]
+    # a model id may be a long path: its last part names it on the axis (the table has it whole)
+    labels = [f"{k} {m.rstrip('/').rsplit('/', 1)[-1]}" for m, k in zip(latency["model_id"], latency["content_kind"])]
     return [
         _chart("acceptance", "Editor acceptance by prompt version",
                "Share of decided drafts that editors approved, unedited or after an edit.",
@@ -99,7 +100,7 @@ def build(start: dt.date, end: dt.date, wh: Warehouse | None = None) -> list[Cha
         _chart("latency", "Latency by model and kind",
                "p50, p95 and p99 of successful calls' latency_ms (a call's batch wall time).",
                svg.bar_chart(labels, {c: list(latency[c]) for c in ("p50_ms", "p95_ms", "p99_ms")},
-                             label="latency by model and kind"), latency),
+                             label="latency by model and kind", fmt=",.0f"), latency),
         _chart("cost", "Cost per published item",
                "USD of device time (device_seconds / 3600 x the device's usd_per_hour) of every generation made "
                "for the published stories, failed attempts included; a device without a price adds nothing.",

@@ -38,9 +38,13 @@ def _y_axis(y_max: float, fmt: str) -> list[str]:
 
 
 def _legend(names: Sequence[str]) -> list[str]:
-    return [f'<rect x="{WIDTH - RIGHT + 12}" y="{TOP + 16 * i}" width="10" height="10" fill="{COLOURS[i % len(COLOURS)]}"/>'
-            f'<text x="{WIDTH - RIGHT + 28}" y="{TOP + 16 * i + 9}" font-size="11">{escape(name)}</text>'
-            for i, name in enumerate(names)]
+    """One entry per series, as many as fit beside the plot; the table below names them all."""
+    fits = (HEIGHT - TOP) // 16 - 1
+    shown = names if len(names) <= fits + 1 else [*names[:fits], f"+{len(names) - fits} more (see the table)"]
+    return [(f'<rect x="{WIDTH - RIGHT + 12}" y="{TOP + 16 * i}" width="10" height="10" '
+             f'fill="{COLOURS[i % len(COLOURS)]}"/>' if i < fits or len(shown) == len(names) else "")
+            + f'<text x="{WIDTH - RIGHT + 28}" y="{TOP + 16 * i + 9}" font-size="11">{escape(name)}</text>'
+            for i, name in enumerate(shown)]
 
 
 def line_chart(x_labels: Sequence[str], series: Mapping[str, Sequence[float | None]], *, label: str,
@@ -73,8 +77,9 @@ def bar_chart(labels: Sequence[str], series: Mapping[str, Sequence[float]], *, l
     bar = group * 0.8 / len(series)
     body = _y_axis(y_max, fmt)
     for i, name in enumerate(labels):
+        fit = max(int(group / 6), 4)  # about 6 px a character at font-size 10
         body.append(f'<text x="{LEFT + (i + 0.5) * group:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" '
-                    f'font-size="10">{escape(name[:28])}</text>')
+                    f'font-size="10">{escape(name if len(name) <= fit else name[:fit - 1] + "…")}</text>')
         for n, values in enumerate(series.values()):
             h = plot_h * values[i] / y_max
             body.append(f'<rect x="{LEFT + i * group + group * 0.1 + n * bar:.1f}" y="{TOP + plot_h - h:.1f}" '
