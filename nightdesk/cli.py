@@ -3,7 +3,9 @@
     nightdesk init                      prepare the data directory, warehouse and Airflow
     nightdesk run --date 2013-03-01     ELT, then content, for one logical date
     nightdesk backfill --start D --end D [--with-content]
-    nightdesk query "SELECT ..."        query the warehouse
+    nightdesk query "SELECT ..." | --file F.sql [--param k=v] [--format table|csv|parquet --output PATH]
+    nightdesk compare --by prompt|model --a A --b B --start D --end D   variant A vs B
+    nightdesk report --start D --end D [--output report.html]           offline HTML report with charts
     nightdesk status [--start D --end D]
     nightdesk demo                      init, ELT for the demo week, content for its last day
     nightdesk publish [--date D]        review trail to the warehouse; approved stories to the site
@@ -30,6 +32,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from nightdesk.analytics import cli as analytics_cli
 from nightdesk.settings import PROJECT_ROOT, WAREHOUSE_DIR, Settings, get_settings
 from nightdesk.stories.catalog import TEXT_KINDS
 
@@ -147,15 +150,15 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    import pandas as pd
+    return analytics_cli.run_query(args)
 
-    from nightdesk.warehouse import clickhouse
 
-    df = clickhouse.connect().query_df(args.sql)
-    with pd.option_context("display.max_rows", args.limit, "display.max_columns", 50, "display.width", 200):
-        _print(df.head(args.limit).to_string(index=False) if len(df) else "(no rows)")
-    _print(f"({len(df)} rows)")
-    return 0
+def cmd_compare(args: argparse.Namespace) -> int:
+    return analytics_cli.run_compare(args)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    return analytics_cli.run_report(args)
 
 
 def cmd_ddl(args: argparse.Namespace) -> int:
@@ -330,13 +333,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--end", type=_date, required=True)
     p.add_argument("--with-content", action="store_true", help="also run the content DAG for each date")
     p.set_defaults(fn=cmd_backfill)
-    p = sub.add_parser("query", help="run a SQL query on the warehouse and print the result")
-    p.add_argument("sql")
-    p.add_argument("--limit", type=int, default=50)
+    p = sub.add_parser("query", help="run a SQL query on the warehouse; print it or write CSV/Parquet")
+    analytics_cli.add_query_arguments(p)
     p.set_defaults(fn=cmd_query)
     p = sub.add_parser("ddl", help="print the warehouse migrations rendered for one server or a cluster")
     p.add_argument("--cluster", default="", help="ClickHouse cluster name (or {cluster}); empty: one server")
     p.set_defaults(fn=cmd_ddl)
+    p = sub.add_parser("compare", help="prompt version (or model) A vs B: acceptance, pass rate, latency, tokens")
+    analytics_cli.add_compare_arguments(p, _date)
+    p.set_defaults(fn=cmd_compare)
+    p = sub.add_parser("report", help="write one offline HTML report with charts for a date range")
+    analytics_cli.add_report_arguments(p, _date)
+    p.set_defaults(fn=cmd_report)
     p = sub.add_parser("status", help="loads, quarantine and quality verdicts for a date range")
     p.add_argument("--start", type=_date, default=DEMO_START)
     p.add_argument("--end", type=_date, default=DEMO_END)
