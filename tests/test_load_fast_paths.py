@@ -97,6 +97,9 @@ CASES = [
                                                       "IBM,{day},1,2,1,1,1,1,extra,more"), CAREFUL),
     Case("infinite_and_huge_numbers", _day(14), (STOCKS, "AMZN,{day},1,2,1,1,1,1", "AAPL,{day},inf,2,1,1,1,1", "IBM,{day},1e308,2,1,1,1,1",
                                                  "MSFT,{day},1,2,1,1,99999999999999999999,1"), CAREFUL),
+    Case("hexadecimal_integer", _day(19), (STOCKS, "AAPL,{day},1,2,1,1,0x1F,1", "IBM,{day},1,2,1,1,5,1"), CAREFUL),
+    Case("integer_beyond_2_53", _day(20), (STOCKS, "AAPL,{day},1,2,1,1,9007199254740993,1"), CAREFUL),
+    Case("a_row_with_no_value", _day(21), (STOCKS, "AAPL,{day},1,2,1,1,1,1", ",,,,,,,", "NA,,null,,,,,"), CAREFUL),
     Case("impossible_dates", _day(15), (WEATHER_HEADER,
                                         "EWR,{y},{m},{d},1,39,26,59,270,10,NA,0,1012,10,{y}-02-31 01:00:00",
                                         "JFK,{y},2,30,2,39,26,59,270,10,NA,0,1012,10,{day} 02:00:00",
@@ -144,6 +147,21 @@ def test_a_file_the_careful_path_refuses_is_refused_the_same_way(warehouse):
     source = Source("fast_not_utf8", "raw_stock_prices", STOCK_PRICES, FileReader(url=str(path), date_column="trade_date"))
     with pytest.raises(SourceError, match="utf-8"):
         load.load_source(warehouse, source, dt.date(2013, 7, 5))  # the fixture's date; the failed load swaps nothing in
+
+
+def test_bytes_that_are_not_utf8_outside_the_loaded_rows_fail_the_load_on_every_path(warehouse, tmp_path):
+    """The careful path decodes the whole file: bad bytes in a column the schema does not
+    use, on a row of another date, still fail the load, whichever path tries first."""
+    from nightdesk.sources.schema import SourceError
+
+    path = tmp_path / "latin1_elsewhere.csv"
+    path.write_bytes((STOCKS + ",note\nAAPL,2013-10-02,1,2,1,1,1,1,fine\n").encode()
+                     + "IBM,2013-01-02,1,2,1,1,1,1,München\n".encode("latin-1"))
+    source = Source("fast_latin1_elsewhere", "raw_stock_prices", STOCK_PRICES,
+                    FileReader(url=str(path), date_column="trade_date"))
+    for paths in ((), ("arrow",), load.FAST_PATHS):
+        with pytest.raises(SourceError, match="utf-8"):
+            load.load_source(warehouse, source, dt.date(2013, 10, 2), fast_paths=paths)
 
 
 def test_the_demo_sources_load_through_the_engine(warehouse):

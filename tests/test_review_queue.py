@@ -142,6 +142,21 @@ def test_enqueue_rerun_after_an_edit_keeps_the_edit(queue):
     assert actions(queue, draft.draft_id) == ["enqueue", "edit"]
 
 
+def test_the_same_draft_written_again_by_a_new_generation_keeps_the_edit(queue):
+    """A task cleared and run again writes the same text under a new generation id: the
+    edit survives, and the draft now names the generation it comes from."""
+    draft = replace(item(), generation_id="gen-1")
+    queue.enqueue([draft])
+    queue.edit(draft.draft_id, "ann", 1, "Ann's headline", qc_passed=True, qc_json="[]")
+
+    report = queue.enqueue([replace(draft, generation_id="gen-2")])
+
+    assert report == EnqueueReport(added=0, refreshed=0, kept=0, unchanged=1)
+    kept = queue.get(draft.draft_id)
+    assert (kept.version, kept.text, kept.generation_id) == (2, "Ann's headline", "gen-2")
+    assert actions(queue, draft.draft_id) == ["enqueue", "edit"]
+
+
 def test_enqueue_refreshes_an_undecided_draft_whose_generation_changed(queue):
     draft = item()
     queue.enqueue([draft])

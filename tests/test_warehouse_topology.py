@@ -84,6 +84,9 @@ def test_column_changes_reach_both_tables_and_mutations_only_the_local_one(wareh
     "CREATE MATERIALIZED VIEW mv TO t AS SELECT 1",
     "INSERT INTO drafts VALUES (1)",
     "CREATE TABLE IF NOT EXISTS t (a UInt8) ENGINE = Memory",
+    "ALTER TABLE drafts ADD COLUMN a UInt8, ADD INDEX i a TYPE minmax GRANULARITY 1",
+    "CREATE TABLE IF NOT EXISTS t (a UInt8) ENGINE = MergeTree ORDER BY tuple()",
+    "CREATE TABLE IF NOT EXISTS t (a UInt8) ENGINE = ReplicatedMergeTree ORDER BY a",
 ])
 def test_a_statement_the_renderer_cannot_render_is_an_error_naming_its_file(statement):
     with pytest.raises(WarehouseError, match=r"0099_new\.sql"):

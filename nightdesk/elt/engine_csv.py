@@ -30,7 +30,7 @@ import re
 import uuid
 from pathlib import Path
 
-from nightdesk.sources.arrow_csv import NotClean
+from nightdesk.sources.arrow_csv import EXACT_INT, NotClean
 from nightdesk.sources.readers import _GLOB, FileReader
 from nightdesk.sources.schema import FINITE_LIMIT, Column, Schema
 from nightdesk.warehouse.clickhouse import Warehouse
@@ -69,25 +69,30 @@ def load(wh: Warehouse, reader: FileReader, schema: Schema, logical_date: dt.dat
          table: str, meta: dict[str, object]) -> int:
     """Insert the file's rows of ``logical_date`` into ``table``; returns the rows inserted."""
     header = _header(path, reader)
-    reverse = {new: old for old, new in dict(reader.rename).items()}
-    raw = {col.name: reverse.get(col.name, col.name) for col in schema.columns}
-    missing = [name for name in raw.values() if name not in header]
+    renamed = [dict(reader.rename).get(name, name) for name in header]
+    if len(set(renamed)) != len(renamed):
+        raise NotClean(f"{path}: after renaming, two columns share a name")
+    raw = dict(zip(renamed, header))  # schema name -> the file's header name
+    date_names = [reader.date_column] if reader.date_column else list(reader.date_parts or ())
+    missing = [name for name in [*schema.names, *date_names] if name not in raw]
     if missing:
         raise NotClean(f"{path}: columns {missing} are missing")
-    date_columns = [reverse.get(c, c) for c in ([reader.date_column] if reader.date_column else
-                                                 list(reader.date_parts or ()))]
-    needed = list(dict.fromkeys([*raw.values(), *date_columns]))
-    if any(name not in header for name in needed):
-        raise NotClean(f"{path}: date columns are missing")
+    raw_schema = {col.name: raw[col.name] for col in schema.columns}
+    date_columns = [raw[name] for name in date_names]
+    # Every column of the file is read: the careful path decodes the whole file, so bytes
+    # that are not UTF-8 anywhere, or a row with no value at all, are its to judge.
+    needed = header
     structure = ", ".join(f"{_quoted(name)} String" for name in needed)
     # The inner query reads and types each value once (``t<i>``); the outer one checks
     # the texts (``r<i>``) and typed values and aborts at the first doubt.
     texts = {name: f"r{i}" for i, name in enumerate(needed)}
     inner = [f"{_quoted(name)} AS {alias}" for name, alias in texts.items()]
-    inner += [f"{_typed(col, texts[raw[col.name]])} AS t{i}" for i, col in enumerate(schema.columns)]
+    inner += [f"{_typed(col, texts[raw_schema[col.name]])} AS t{i}" for i, col in enumerate(schema.columns)]
     checks = [check for i, col in enumerate(schema.columns)
-              for check in _checks(col, texts[raw[col.name]], f"t{i}")]
+              for check in _checks(col, texts[raw_schema[col.name]], f"t{i}")]
     dated, keep = _on_date(reader, [texts[c] for c in date_columns])
+    dated = [*(f"isValidUTF8({t})" for t in texts.values()),
+             "NOT (" + " AND ".join(_absent(t) for t in texts.values()) + ")", *dated]
     columns = ", ".join([*schema.names, *meta, "_loaded_at"])
     sql = (f"INSERT INTO {table} ({columns}) SELECT "
            + ", ".join([f"t{i}" for i in range(len(schema.columns))]
@@ -179,6 +184,8 @@ def _checks(col: Column, v: str, typed: str) -> list[str]:
                       f"AND '{_DATE_RANGE[1]}'))")
     if col.type == "datetime":  # the engine normalises 2013-02-31; the validator refuses it
         checks.append(f"(NOT {present} OR toString(toDate32OrNull(substring({v}, 1, 10))) = substring({v}, 1, 10))")
+    if col.type == "int":  # the careful path reads integers exactly only up to 2**53 (float64)
+        checks.append(f"(NOT {present} OR abs({typed}) <= {EXACT_INT})")
     if col.type == "float" and col.finite:
         checks.append(f"(NOT {present} OR abs({typed}) <= {{limit:Float64}})")
     if col.min is not None:
@@ -210,6 +217,10 @@ def _on_date(reader: FileReader, columns: list[str]) -> tuple[list[str], str]:
 
 def _present(v: str) -> str:
     return f"({v} NOT IN ('', 'NA', 'null'))"
+
+
+def _absent(v: str) -> str:
+    return f"({v} IN ('', 'NA', 'null'))"
 
 
 def _has_duplicate(wh: Warehouse, table: str, key: tuple[str, ...]) -> bool:

@@ -58,9 +58,10 @@ from nightdesk.stories.catalog import CONTENT_KINDS, COVER_KIND
 # Annotations say ``builtins.list``: inside ReviewQueue, ``list`` is the method of that name.
 ITEMS = ReviewItem.__table__
 AUDIT = AuditEvent.__table__
-# Fields whose change makes a rerun of the pipeline refresh an undecided draft.
-_GENERATED = ("facts_json", "media_relpath", "media_sha256", "attempts_json", "writer", "fallback", "failed_attempts",
-              "generation_id")
+# Fields whose change makes a rerun of the pipeline refresh an undecided draft. Not the
+# generation id alone: a retried task that wrote the same draft again (same text, same
+# sheet) must leave an editor's edit in place; the row then takes the new id in place.
+_GENERATED = ("facts_json", "media_relpath", "media_sha256", "attempts_json", "writer", "fallback", "failed_attempts")
 # The pipeline's verdict on the generated text; an edit replaces it with the re-check of
 # the edited text, so it is compared only while the text is the generated one.
 _VERDICT = ("qc_passed", "qc_json", "verified_json")
@@ -186,7 +187,8 @@ class ReviewQueue:
                         "replaced_generation_id": row.generation_id}, generation_id=item.generation_id))
                     refreshed += 1
                 else:
-                    if not row.generation_id:  # enqueued before the store kept it: the same draft's id
+                    if row.generation_id != item.generation_id:  # the same draft, written again (or
+                        # enqueued before the store kept ids): it now comes from that generation
                         conn.execute(sa.update(ITEMS).where(ITEMS.c.draft_id == item.draft_id)
                                      .values(generation_id=item.generation_id))
                     unchanged += 1
@@ -587,8 +589,6 @@ def _generated_changed(row: sa.Row, item: NewItem) -> bool:
     that generated the same text (a retried or cleared task) leaves the edit in place.
     """
     compared = _GENERATED if row.text != row.original_text else _GENERATED + _VERDICT
-    if not row.generation_id:  # enqueued before the store kept generation ids: not a change
-        compared = tuple(k for k in compared if k != "generation_id")
     generated = _generated(item)
     return row.original_text != item.text or any(getattr(row, k) != generated[k] for k in compared)
 

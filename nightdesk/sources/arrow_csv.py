@@ -50,6 +50,9 @@ def applicable(reader: object, schema: Schema) -> bool:
         return False
     if set(reader.read_options) - {"sep", "delimiter"}:
         return False
+    sep = reader.read_options.get("sep", reader.read_options.get("delimiter", ","))
+    if not isinstance(sep, str) or len(sep) != 1:  # pandas reads a regex or a longer separator; Arrow cannot
+        return False
     import codecs
 
     if codecs.lookup(reader.encoding).name != "utf-8":
@@ -67,6 +70,8 @@ def clean_tables(reader: FileReader, schema: Schema, logical_date: dt.date, *, r
             raise NotClean(f"{where} is {fmt}")
         sep = reader.read_options.get("sep", reader.read_options.get("delimiter", "\t" if fmt == "tsv" else ","))
         for batch in _batches(opener, where, sep=sep, rows=rows):
+            if batch.num_rows and _any_row_all_missing(batch):
+                raise NotClean(f"{where}: a row with no value at all (the careful path drops it)")
             batch = _renamed(batch, reader.rename)
             batch = batch.filter(_on_date(batch, reader, logical_date))
             yield _typed(batch, schema, keys, where)
@@ -115,6 +120,15 @@ def _batches(opener: formats.Opener, where: str, *, sep: str, rows: int) -> Iter
         raise NotClean(f"{where}: {irregular[0]}")
     if pending:
         yield pa.Table.from_batches(pending)
+
+
+def _any_row_all_missing(table: pa.Table) -> bool:
+    import pyarrow.compute as pc
+
+    missing = pc.is_null(table.column(0))
+    for column in table.columns[1:]:
+        missing = pc.and_(missing, pc.is_null(column))
+    return bool(pc.any(missing).as_py())
 
 
 def _renamed(table: pa.Table, rename: dict[str, str] | object) -> pa.Table:
@@ -202,14 +216,27 @@ def _column(text: pa.ChunkedArray, col: Column) -> pa.ChunkedArray:
     return value
 
 
+# Integers the careful path reads exactly: with a missing value in the chunk pandas goes
+# through float64, which holds integers exactly only up to 2**53.
+EXACT_INT = 2**53
+
+
 def _ints(values: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
+    """Plain decimal integers only: Arrow's cast also reads ``0x1F`` (as 31), which the
+    careful path refuses."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    plain = pc.match_substring_regex(values, r"^[+-]?[0-9]+$")
+    if not pc.all(pc.or_(plain, pc.is_null(values))).as_py():
+        raise NotClean(f"{name}: a value that is not a plain integer")
     try:
-        return pc.cast(values, pa.int64())
+        number = pc.cast(values, pa.int64())
     except pa.ArrowInvalid:
-        raise NotClean(f"{name}: a value that is not a plain integer") from None
+        raise NotClean(f"{name}: an integer beyond the 64-bit range") from None
+    if pc.any(pc.greater(pc.abs(number), EXACT_INT)).as_py():
+        raise NotClean(f"{name}: an integer beyond ±2**53")
+    return number
 
 
 def _floats(values: pa.ChunkedArray, col: Column) -> pa.ChunkedArray:

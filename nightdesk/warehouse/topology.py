@@ -110,6 +110,9 @@ def render_statement(statement: str, topology: Topology, *, source: str = "<sql>
         return _create_table(match.group("name"), match.group("body"), topology, source)
     if match := _ALTER.match(statement):
         name, rest = match.group("name"), match.group("rest")
+        if _top_level_comma(rest):  # each command would need its own target table
+            raise WarehouseError(f"{source}: ALTER TABLE {name} holds several commands; write one ALTER per "
+                                 "command so each renders for its table")
         local = f"ALTER TABLE {name}{LOCAL_SUFFIX} {on_cluster} {rest}"
         if _COLUMN_CHANGE.match(rest):
             return [local, f"ALTER TABLE {name} {on_cluster} {rest}"]
@@ -132,6 +135,8 @@ def _create_table(name: str, body: str, topology: Topology, source: str) -> list
         raise WarehouseError(
             f"{source}: table {name} needs an explicit *MergeTree ENGINE and ORDER BY to render for a cluster"
         )
+    if engine.group("engine").startswith("Replicated"):
+        raise WarehouseError(f"{source}: table {name} is already replicated; migrations are written for one server")
     engine_args, engine_end = _group(body, engine.end(), source)
     args = [REPLICA_PATH, REPLICA_NAME] + ([engine_args.strip()] if engine_args.strip() else [])
     replicated = f"ENGINE = Replicated{engine.group('engine')}({', '.join(args)})"
@@ -142,13 +147,30 @@ def _create_table(name: str, body: str, topology: Topology, source: str) -> list
     if not key:
         identifier = _IDENTIFIER.match(body, order_by.end())
         key = identifier.group(0) if identifier else ""
-    if not key:
-        raise WarehouseError(f"{source}: table {name}'s ORDER BY is neither a column nor a tuple")
+    if not key.strip() or key.strip() == "tuple":
+        raise WarehouseError(f"{source}: table {name}'s ORDER BY names no column to shard by")
     return [
         f"CREATE TABLE IF NOT EXISTS {local} {on_cluster} {local_body}",
         f"CREATE TABLE IF NOT EXISTS {name} {on_cluster} AS {local} "
         f"ENGINE = Distributed({topology.literal}, currentDatabase(), {local}, cityHash64({key}))",
     ]
+
+
+def _top_level_comma(text: str) -> bool:
+    """Whether ``text`` has a comma outside parentheses and quotes."""
+    depth, quote = 0, ""
+    for char in text:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'`\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "," and depth == 0:
+            return True
+    return False
 
 
 def _group(text: str, start: int, source: str) -> tuple[str, int]:

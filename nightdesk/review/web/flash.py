@@ -63,8 +63,13 @@ class FlashSigner:
         """The signed cookie value, the message shortened until it fits in a cookie."""
         value = self._serializer.dumps(asdict(flash))
         while len(value) > MAX_VALUE_CHARS:
-            flash = replace(flash, message=flash.message[:len(flash.message) * 3 // 4].rstrip() + "…")
+            shorter = flash.message[:len(flash.message) * 3 // 4].rstrip() + "…"
+            if len(shorter) >= len(flash.message):
+                break
+            flash = replace(flash, message=shorter)
             value = self._serializer.dumps(asdict(flash))
+        if len(value) > MAX_VALUE_CHARS:  # the page name alone is too long: say less rather than loop
+            value = self._serializer.dumps(asdict(replace(flash, page="", message="")))
         return value
 
     def peek(self, request: Request, page: str) -> Flash | None:
