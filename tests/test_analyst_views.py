@@ -25,7 +25,7 @@ import pytest
 from nightdesk.analytics.cookbook import recipes
 from nightdesk.settings import PROJECT_ROOT
 
-DAY1, DAY2 = dt.date(2013, 1, 29), dt.date(2013, 1, 30)  # no other test writes content for them
+DAY1, DAY2 = dt.date(2013, 2, 4), dt.date(2013, 2, 5)  # a Monday and Tuesday no other test uses
 EMPTY = (dt.date(2013, 11, 4), dt.date(2013, 11, 8))  # a range with no content at all
 EDIT = " — the figures"
 HOSTILE = "<script>alert('x')</script> ‏مرفوض 🚫 &amp;"

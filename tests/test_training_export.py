@@ -1,7 +1,7 @@
 """Editors' decisions as training data: the export on real runs, then TRL reading it.
 
-Two content nights into one review store: 2013-01-30 on the data-to-text templates
-(editors edit, approve and reject them) and 2013-01-31 on a tiny random-weight model,
+Two content nights into one review store: 2013-01-24 on the data-to-text templates
+(editors edit, approve and reject them) and 2013-01-25 on a tiny random-weight model,
 whose texts fail their checks three times before the template takes over, so its drafts
 carry failed attempts. Editors decide through the review UI's JSON API; the export runs
 through the CLI; TRL loads the files and takes one DPO step on the tiny model.
@@ -19,8 +19,8 @@ import pytest
 
 from nightdesk.content.qc import MODEL_ATTEMPTS
 
-TEMPLATE_DAY = dt.date(2013, 1, 30)  # Wednesday: content on the templates; no other test uses it
-MODEL_DAY = dt.date(2013, 1, 31)  # Thursday: content from the tiny random model; no other test uses it
+TEMPLATE_DAY = dt.date(2013, 1, 24)  # Thursday: content on the templates; no other test uses it
+MODEL_DAY = dt.date(2013, 1, 25)  # Friday: content from the tiny random model; no other test uses it
 EDITOR, PASSWORD = "erin", "correct horse battery staple"
 
 
