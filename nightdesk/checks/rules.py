@@ -12,6 +12,7 @@ belong to the story's domain folder (``claims_*.txt``, ``promises.txt``).
 
 from __future__ import annotations
 
+import calendar
 import re
 
 from nightdesk.checks.context import kinds_catalog, story_context
@@ -23,9 +24,12 @@ from nightdesk.stories.factsheet import FactSheet
 # A headline may end in an abbreviation's period ("... United Air Lines Inc.").
 ABBREVIATIONS = ("Inc.", "Co.", "Corp.", "Ltd.", "Jr.", "U.S.")
 # A text cut off mid-sentence (the token limit or a stop string hit first) ends on a
-# joining word or punctuation: "AAPL fell 2.48% to", "JetBlue Airways on March 1, 2013:".
+# joining word or punctuation: "AAPL fell 2.48% to", "JetBlue Airways on March 1, 2013:",
+# or on a date whose day never came: "AAPL fell 2.48% on March" ("in March" is a month).
+_MONTH_NAMES = "|".join(calendar.month_name[1:])
 _UNFINISHED = re.compile(
-    r"(?:[:;,\-\u2013\u2014($€£¥]|\b(?:a|an|the|to|of|and|or|but|in|on|at|by|for|from|with|as|its|their|than|while))\s*$",
+    r"(?:[:;,\-\u2013\u2014($€£¥]|\b(?:a|an|the|to|of|and|or|but|in|on|at|by|for|from|with|as|its|their|than|while)"
+    rf"|\bon\s+(?:{_MONTH_NAMES}))\s*$",
     re.IGNORECASE,
 )
 # What each claims_<category>.txt holds, for the finding.
