@@ -65,7 +65,7 @@ def clean_tables(reader: FileReader, schema: Schema, logical_date: dt.date, *, r
     """The logical date's rows of every file ``reader`` reads, typed as ``schema`` says,
     in tables of about ``rows`` rows; raises :class:`NotClean` at the first doubt."""
     url = reader.resolved_url(logical_date)
-    for where, opener, fmt in reader._files(url):
+    for where, opener, fmt in reader.files(url):
         if fmt not in ("csv", "tsv"):
             raise NotClean(f"{where} is {fmt}")
         sep = reader.read_options.get("sep", reader.read_options.get("delimiter", "\t" if fmt == "tsv" else ","))

@@ -176,7 +176,7 @@ class FileReader:
         url = self.resolved_url(logical_date)
         where, opener, fmt = url, None, self.format
         try:
-            for where, opener, fmt in self._files(url):
+            for where, opener, fmt in self.files(url):
                 for chunk in formats.chunks(fmt, opener, where, encoding=self.encoding,
                                             options=self.read_options, rows=CHUNK_ROWS):
                     chunk = chunk.rename(columns=dict(self.rename))
@@ -184,7 +184,7 @@ class FileReader:
         except (OSError, ValueError, *formats.BROKEN) as exc:
             raise formats.failure(where, fmt, exc, opener, self.encoding) from exc
 
-    def _files(self, url: str) -> Iterator[tuple[str, formats.Opener, str]]:
+    def files(self, url: str) -> Iterator[tuple[str, formats.Opener, str]]:
         """(label, opener, format) of each file to read: the file, a glob's matches, an archive's members."""
         import fsspec
 
