@@ -89,19 +89,20 @@ def _write(wh: Warehouse, run: RunContext, writer: Writer, items: Sequence[WorkI
     writer's model load time (measured by its first call, so read after it).
     """
     enqueued = time.time()
+
+    def stamped(generations: list[Generation]) -> list[Generation]:
+        for g in generations:
+            g.enqueued_at, g.load_time_ms = enqueued, writer.load_time_ms
+        return generations
+
     try:
-        generations = writer.write(items)
+        return stamped(writer.write(items))
     except Exception as exc:
         log.exception("generation failed for %d items", len(items))
         batch_id = uuid.uuid4().hex
-        failed = [records.failure(item, writer.generator, writer.model_id, exc, batch_id=batch_id) for item in items]
-        for g in failed:
-            g.enqueued_at, g.load_time_ms = enqueued, writer.load_time_ms
-        records.save(wh, run, failed)
+        records.save(wh, run, stamped([records.failure(item, writer.generator, writer.model_id, exc, batch_id=batch_id)
+                                       for item in items]))
         raise GenerationFailed(items, exc) from exc
-    for g in generations:
-        g.enqueued_at, g.load_time_ms = enqueued, writer.load_time_ms
-    return generations
 
 
 class GenerationFailed(RuntimeError):
