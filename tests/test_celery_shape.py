@@ -132,7 +132,3 @@ def test_the_approved_story_is_published(celery_run):
     assert len(feed["items"]) == 1 and celery_run.story in feed["items"][0]["id"], feed
     assert (celery_run.site / "index.html").is_file()
     assert celery_run.approved and set(celery_run.approved) <= set(celery_run.listed)
-
-
-def test_the_services_logged_no_lock_timeout(celery_run):
-    assert "WarehouseLockTimeout" not in celery_run.logs(tail=10**7)
