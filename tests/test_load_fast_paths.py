@@ -32,6 +32,7 @@ class Case:
     paths: tuple[str, str]  # the paths that load it with Arrow first and by default (engine first)
     weather: bool = False
     suffix: str = ".csv"
+    dated: bool = True  # False: no date column, every row is the logical date's
 
     def write(self, folder: Path) -> Path:
         path = folder / f"{self.name}{self.suffix}"
@@ -49,7 +50,7 @@ class Case:
             return Source(f"fast_{self.name}", "raw_weather", WEATHER,
                           FileReader(url=str(path), date_parts=("year", "month", "day")))
         return Source(f"fast_{self.name}", "raw_stock_prices", STOCK_PRICES,
-                      FileReader(url=str(path), date_column="trade_date"))
+                      FileReader(url=str(path), date_column="trade_date" if self.dated else None))
 
 
 FAST, CAREFUL = ("arrow", "engine"), ("careful", "careful")
@@ -98,8 +99,26 @@ CASES = [
     Case("infinite_and_huge_numbers", _day(14), (STOCKS, "AMZN,{day},1,2,1,1,1,1", "AAPL,{day},inf,2,1,1,1,1", "IBM,{day},1e308,2,1,1,1,1",
                                                  "MSFT,{day},1,2,1,1,99999999999999999999,1"), CAREFUL),
     Case("hexadecimal_integer", _day(19), (STOCKS, "AAPL,{day},1,2,1,1,0x1F,1", "IBM,{day},1,2,1,1,5,1"), CAREFUL),
-    Case("integer_beyond_2_53", _day(20), (STOCKS, "AAPL,{day},1,2,1,1,9007199254740993,1"), CAREFUL),
+    # Beyond 2**53 a float64 rounds: every path reads integers exactly (see the test below).
+    Case("integer_beyond_2_53", _day(20), (STOCKS, "AAPL,{day},1,2,1,1,9007199254740993,1",
+                                           "IBM,{day},1,2,1,1,9223372036854775807,"), FAST),
     Case("a_row_with_no_value", _day(21), (STOCKS, "AAPL,{day},1,2,1,1,1,1", ",,,,,,,", "NA,,null,,,,,"), CAREFUL),
+    Case("not_a_missing_value_token", _day(22), (STOCKS, "AAPL,{day},1,2,1,1,1,N/A", "IBM,{day},1,2,1,1,1,1"),
+         CAREFUL),
+    Case("not_a_number_in_a_finite_column", _day(23), (STOCKS, "AAPL,{day},nan,2,1,1,1,1",
+                                                       "IBM,{day},1,Infinity,1,1,1,1", "MSFT,{day},1,2,1,1,1,1"),
+         CAREFUL),
+    # No date column: every row is the logical date's, and each column's own check stands
+    # in for the file-wide tests (UTF-8, a row with no value).
+    Case("no_date_column", _day(24), (STOCKS, "AAPL,2013-01-02,1,2,1,1,1,1", "IBM,2013-01-03,1,2,1,1,7,"), FAST,
+         dated=False),
+    Case("no_date_column_and_a_row_with_no_value", _day(25), (STOCKS, "AAPL,2013-01-02,1,2,1,1,1,1", ",,,,,,,"),
+         CAREFUL, dated=False),
+    Case("no_date_column_and_an_integer_below_its_minimum", _day(26),
+         (STOCKS, "AAPL,2013-01-02,1,2,1,1,-1,1", "MSFT,2013-01-03,1,2,1,1,3,1"), CAREFUL, dated=False),
+    Case("no_date_column_and_an_integer_beyond_int64", _day(27),
+         (STOCKS, "IBM,2013-01-03,1,2,1,1,9223372036854775808,1", "MSFT,2013-01-03,1,2,1,1,3,1"), CAREFUL,
+         dated=False),
     Case("impossible_dates", _day(15), (WEATHER_HEADER,
                                         "EWR,{y},{m},{d},1,39,26,59,270,10,NA,0,1012,10,{y}-02-31 01:00:00",
                                         "JFK,{y},2,30,2,39,26,59,270,10,NA,0,1012,10,{day} 02:00:00",
@@ -149,16 +168,23 @@ def test_a_file_the_careful_path_refuses_is_refused_the_same_way(warehouse):
         load.load_source(warehouse, source, dt.date(2013, 7, 5))  # the fixture's date; the failed load swaps nothing in
 
 
-def test_bytes_that_are_not_utf8_outside_the_loaded_rows_fail_the_load_on_every_path(warehouse, tmp_path):
+@pytest.mark.parametrize(("where", "bad_row", "date_column"), [
+    ("a column not loaded, another date's row", "IBM,2013-01-02,1,2,1,1,1,1,München", "trade_date"),
+    ("a column not loaded, no date column", "IBM,2013-01-02,1,2,1,1,1,1,München", None),
+    ("a number, no date column", "IBM,2013-01-02,1,2,1,1,1é,1,fine", None),
+])
+def test_bytes_that_are_not_utf8_outside_the_loaded_rows_fail_the_load_on_every_path(
+        warehouse, tmp_path, where, bad_row, date_column):
     """The careful path decodes the whole file: bad bytes in a column the schema does not
-    use, on a row of another date, still fail the load, whichever path tries first."""
+    use, on a row of another date, or where a number should be, still fail the load,
+    whichever path tries first."""
     from nightdesk.sources.schema import SourceError
 
     path = tmp_path / "latin1_elsewhere.csv"
     path.write_bytes((STOCKS + ",note\nAAPL,2013-10-02,1,2,1,1,1,1,fine\n").encode()
-                     + "IBM,2013-01-02,1,2,1,1,1,1,München\n".encode("latin-1"))
+                     + f"{bad_row}\n".encode("latin-1"))
     source = Source("fast_latin1_elsewhere", "raw_stock_prices", STOCK_PRICES,
-                    FileReader(url=str(path), date_column="trade_date"))
+                    FileReader(url=str(path), date_column=date_column))
     for paths in ((), ("arrow",), load.FAST_PATHS):
         with pytest.raises(SourceError, match="utf-8"):
             load.load_source(warehouse, source, dt.date(2013, 10, 2), fast_paths=paths)
@@ -173,3 +199,20 @@ def test_the_demo_sources_load_through_the_engine(warehouse):
         report = load.load_source(warehouse, catalog[name], day)
         assert report.path == "engine" and report.loaded > 0 and report.quarantined == 0, report
         assert set(report.seconds) >= {"engine", "swap"}
+
+
+def test_integers_beyond_2_53_keep_every_digit_beside_a_missing_value(warehouse, tmp_path):
+    """A missing value in the chunk once sent pandas through float64, which wrote
+    9007199254740993 as ...992 without a word; a spelling that is not plain digits is
+    read as a float and refused beyond 2**53, never rounded."""
+    path = tmp_path / "big_integers.csv"
+    day = dt.date(2013, 10, 3)
+    path.write_text(f"{STOCKS}\nAAPL,{day},1,2,1,1,9007199254740993,1\nIBM,{day},1,2,1,1,,1\n"
+                    f"MSFT,{day},1,2,1,1,9.007199254740993e15,1\nGOOG,{day},1,2,1,1,1e3,1\n")
+    source = Source("fast_big_integers", "raw_stock_prices", STOCK_PRICES, FileReader(url=str(path), date_column="trade_date"))
+    for paths in ((), ("arrow",), load.FAST_PATHS):
+        report = load.load_source(warehouse, source, day, fast_paths=paths)
+        volumes = dict(warehouse.query_rows("SELECT ticker, volume FROM raw_stock_prices WHERE _logical_date = {d:Date} "
+                                            "AND _source = 'fast_big_integers'", {"d": day}))
+        assert volumes == {"AAPL": 9007199254740993, "GOOG": 1000}, (paths, report.path)
+        assert report.quarantined == 2

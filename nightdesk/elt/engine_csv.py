@@ -30,7 +30,8 @@ import re
 import uuid
 from pathlib import Path
 
-from nightdesk.sources.arrow_csv import EXACT_INT, NotClean
+from nightdesk.sources.arrow_csv import NotClean
+from nightdesk.sources.formats import NA_VALUES
 from nightdesk.sources.readers import _GLOB, FileReader
 from nightdesk.sources.schema import FINITE_LIMIT, Column, Schema
 from nightdesk.warehouse.clickhouse import Warehouse
@@ -91,8 +92,7 @@ def load(wh: Warehouse, reader: FileReader, schema: Schema, logical_date: dt.dat
     checks = [check for i, col in enumerate(schema.columns)
               for check in _checks(col, texts[raw_schema[col.name]], f"t{i}")]
     dated, keep = _on_date(reader, [texts[c] for c in date_columns])
-    dated = [*(f"isValidUTF8({t})" for t in texts.values()),
-             "NOT (" + " AND ".join(_absent(t) for t in texts.values()) + ")", *dated]
+    dated = [*_every_row(schema, raw_schema, texts, filtered=bool(date_columns)), *dated]
     columns = ", ".join([*schema.names, *meta, "_loaded_at"])
     sql = (f"INSERT INTO {table} ({columns}) SELECT "
            + ", ".join([f"t{i}" for i in range(len(schema.columns))]
@@ -155,47 +155,79 @@ def _separator(reader: FileReader) -> str:
 
 
 def _typed(col: Column, v: str) -> str:
-    """The engine expression for ``col``'s value, from its text ``v``."""
-    present = _present(v)
-    value = {
+    """The engine expression for ``col``'s value, from its text ``v``: ``NULL`` where the
+    value is missing and where the text is not one of the type's (the checks tell the two
+    apart). The ``...OrNull`` readers already read every missing-value token as ``NULL``."""
+    return {
         "int": f"toInt64OrNull({v})",
         "float": f"toFloat64OrNull({v})",
-        "str": v,
+        "str": f"if({_present(v)}, {v}, NULL)",
         "date": f"toDate32OrNull({v})",
-        "datetime": f"parseDateTime64BestEffortOrNull({v}, 0, 'UTC')",
+        "datetime": f"if({_present(v)}, parseDateTime64BestEffortOrNull({v}, 0, 'UTC'), NULL)",
     }[col.type]
-    return f"if({present}, {value}, NULL)"
 
 
 def _checks(col: Column, v: str, typed: str) -> list[str]:
     """Conditions every row must meet for the engine to vouch for ``col``'s value, from
-    its text ``v`` and its typed value ``typed``."""
-    present = _present(v)
-    shape = {"int": _INT_TEXT, "float": _FLOAT_TEXT, "date": _DATE_TEXT, "datetime": _DATETIME_TEXT}.get(col.type)
-    if shape:  # an ASCII shape: no whitespace, no bytes outside UTF-8
-        checks = [f"(NOT {present} OR (match({v}, '{shape}') AND {typed} IS NOT NULL))"]
-    else:
-        checks = [f"isValidUTF8({v})", f"substringUTF8({v}, 1, 1) NOT IN {_STRIPPED_SET}",
-                  f"substringUTF8({v}, -1, 1) NOT IN {_STRIPPED_SET}"]
-    if not col.nullable:
-        checks.append(present)
-    if col.type == "date":
-        checks.append(f"(NOT {present} OR (toString({typed}) = {v} AND {v} BETWEEN '{_DATE_RANGE[0]}' "
-                      f"AND '{_DATE_RANGE[1]}'))")
-    if col.type == "datetime":  # the engine normalises 2013-02-31; the validator refuses it
-        checks.append(f"(NOT {present} OR toString(toDate32OrNull(substring({v}, 1, 10))) = substring({v}, 1, 10))")
-    if col.type == "int":  # the careful path reads integers exactly only up to 2**53 (float64)
-        checks.append(f"(NOT {present} OR abs({typed}) <= {EXACT_INT})")
+    its text ``v`` and its typed value ``typed``.
+
+    Each column costs one or two vectorised tests on the common row, as the checks are
+    most of the load's time (benchmarks/load_throughput.py): a value that did not read is
+    only then asked whether it is missing (``if`` evaluates its branches for their rows
+    alone), and what the engine's reader refuses needs no second test. ``toInt64OrNull``
+    reads exactly ``[+-]?[0-9]+`` within Int64, and ``toFloat64OrNull`` exactly the plain
+    decimal forms plus ``inf``/``nan`` spellings, which a finite column's bound refuses (a
+    column that allows infinity keeps the shape test); a date whose text is not its own
+    ISO form was normalised or is not plain ISO 8601.
+    """
+    if col.type == "str":
+        return [_text_check(col, v)]
+    value = f"assumeNotNull({typed})"
+    tests: list[str] = []
+    if col.type == "float" and not col.finite:
+        tests.append(f"match({v}, '{_FLOAT_TEXT}')")
+    if col.type in ("int", "float"):
+        tests += [f"{value} >= {col.min!r}"] if col.min is not None else []
+        tests += [f"{value} <= {col.max!r}"] if col.max is not None else []
     if col.type == "float" and col.finite:
-        checks.append(f"(NOT {present} OR abs({typed}) <= {{limit:Float64}})")
-    if col.min is not None:
-        checks.append(f"(NOT {present} OR {typed} >= {col.min!r})")
-    if col.max is not None:
-        checks.append(f"(NOT {present} OR {typed} <= {col.max!r})")
+        tests.append("abs(" + value + ") <= {limit:Float64}")
+    if col.type == "date":
+        tests.append(f"toString({value}) = {v} AND {v} BETWEEN '{_DATE_RANGE[0]}' AND '{_DATE_RANGE[1]}'")
+    if col.type == "datetime":  # the engine normalises 2013-02-31; the validator refuses it
+        tests.append(f"match({v}, '{_DATETIME_TEXT}') AND "
+                     f"toString(toDate32OrNull(substring({v}, 1, 10))) = substring({v}, 1, 10)")
+    if not col.nullable:
+        return [f"isNotNull({typed})", *tests]
+    return [f"if(isNull({typed}), {_absent(v)}, {' AND '.join(tests) or '1'})"]
+
+
+def _text_check(col: Column, v: str) -> str:
+    """A text value: valid UTF-8, nothing the validator would strip at either end (an
+    ASCII letter, digit or sign there is the common case and costs one byte test), and
+    one of the allowed values where there is a list."""
+    edges = (f"(ascii({v}) BETWEEN 33 AND 127 OR substringUTF8({v}, 1, 1) NOT IN {_STRIPPED_SET}) AND "
+             f"(ascii(substring({v}, -1, 1)) BETWEEN 33 AND 127 OR substringUTF8({v}, -1, 1) NOT IN {_STRIPPED_SET})")
+    test = f"isValidUTF8({v}) AND {edges}"
     if col.allowed is not None:
         allowed = ", ".join("'" + a.replace("\\", "\\\\").replace("'", "\\'") + "'" for a in col.allowed)
-        checks.append(f"(NOT {present} OR {v} IN ({allowed}))")
-    return checks
+        test += f" AND {v} IN ({allowed})"
+    return f"{_present(v)} AND {test}" if not col.nullable else f"({_absent(v)} OR {test})"
+
+
+def _every_row(schema: Schema, raw_schema: dict[str, str], texts: dict[str, str], *, filtered: bool) -> list[str]:
+    """Conditions on every row of the file, whichever day it holds: the careful path
+    decodes the whole file and drops a row with no value at all, so either aborts here.
+
+    Where every row is the logical date's (no date column), a typed column's own check
+    already proves its text ASCII or missing, and a required column proves the row has a
+    value; only the rest is tested. Where rows are filtered by date, a row with no value
+    has no date either and fails the date's test.
+    """
+    checked = set() if filtered else {raw_schema[c.name] for c in schema.columns}
+    tests = [f"isValidUTF8({text})" for name, text in texts.items() if name not in checked]
+    if not filtered and all(c.nullable for c in schema.columns):
+        tests.append("NOT (" + " AND ".join(_absent(t) for t in texts.values()) + ")")
+    return tests
 
 
 def _on_date(reader: FileReader, columns: list[str]) -> tuple[list[str], str]:
@@ -215,12 +247,15 @@ def _on_date(reader: FileReader, columns: list[str]) -> tuple[list[str], str]:
     return [], "1"
 
 
+_MISSING = "(" + ", ".join("'" + token + "'" for token in NA_VALUES) + ")"
+
+
 def _present(v: str) -> str:
-    return f"({v} NOT IN ('', 'NA', 'null'))"
+    return f"({v} NOT IN {_MISSING})"
 
 
 def _absent(v: str) -> str:
-    return f"({v} IN ('', 'NA', 'null'))"
+    return f"({v} IN {_MISSING})"
 
 
 def _has_duplicate(wh: Warehouse, table: str, key: tuple[str, ...]) -> bool:

@@ -23,6 +23,7 @@ and Arrow spell numbers differently as text).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -216,11 +217,6 @@ def _column(text: pa.ChunkedArray, col: Column) -> pa.ChunkedArray:
     return value
 
 
-# Integers the careful path reads exactly: with a missing value in the chunk pandas goes
-# through float64, which holds integers exactly only up to 2**53.
-EXACT_INT = 2**53
-
-
 def _ints(values: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
     """Plain decimal integers only: Arrow's cast also reads ``0x1F`` (as 31), which the
     careful path refuses."""
@@ -234,8 +230,6 @@ def _ints(values: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
         number = pc.cast(values, pa.int64())
     except pa.ArrowInvalid:
         raise NotClean(f"{name}: an integer beyond the 64-bit range") from None
-    if pc.any(pc.greater(pc.abs(number), EXACT_INT)).as_py():
-        raise NotClean(f"{name}: an integer beyond ±2**53")
     return number
 
 
@@ -287,9 +281,15 @@ def _check_bounds(value: pa.ChunkedArray, col: Column) -> None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if col.min is not None and pc.any(pc.less(value, col.min)).as_py():
+    # An integer column compares with whole bounds: Arrow compares an int64 with a float
+    # bound by casting the integers to float64, which refuses those beyond 2**53.
+    low, high = col.min, col.max
+    if col.type == "int":
+        low = None if low is None else math.ceil(low)
+        high = None if high is None else math.floor(high)
+    if low is not None and pc.any(pc.less(value, low)).as_py():
         raise NotClean(f"{col.name}: a value below {col.min:g}")
-    if col.max is not None and pc.any(pc.greater(value, col.max)).as_py():
+    if high is not None and pc.any(pc.greater(value, high)).as_py():
         raise NotClean(f"{col.name}: a value above {col.max:g}")
     if col.allowed is not None:
         inside = pc.is_in(value, value_set=pa.array(list(col.allowed)))

@@ -45,9 +45,11 @@ HIDDEN = (REJECTED, FILE, LINE)
 # two such values over any number of rows stays finite (1e308 itself is finite, but two
 # of them summed in a mart are inf). No measured quantity comes near it.
 FINITE_LIMIT = 1e100
-# Int64's range, the widest integer the validator hands on; beyond it a float cannot
-# become an integer (inf, 1e308) and is quarantined instead of crashing the cast.
-_INT_LIMIT = 2.0**63
+# Int64's range, the widest integer the validator hands on.
+_INT_LIMIT = 2**63
+# The widest whole number a float holds exactly: an integer written as a float beyond it
+# ("1e300") is refused rather than rounded.
+_EXACT_FLOAT_INT = 2**53
 
 
 @dataclass(frozen=True)
@@ -266,13 +268,35 @@ def _add(reasons: pd.Series, mask: pd.Series, text: pd.Series) -> None:
     reasons[mask] = prefix + text
 
 
+def _integers(values: pd.Series) -> pd.Series:
+    """Integers, read exactly: a plain decimal integer within Int64 keeps every digit (a
+    missing value beside it would otherwise send the whole chunk through float64, which
+    rounds 9007199254740993 to ...992 without a word). Another spelling of a whole number
+    ("1.0", "1e3") is read as a float and kept only where a float is exact (|x| < 2**53);
+    beyond that it is refused, never rounded."""
+    import pandas as pd
+
+    text = values.astype("string").str.strip()
+    plain = text.str.fullmatch(r"[+-]?[0-9]+").fillna(False).astype(bool)
+    short = plain & (text.str.lstrip("+-").str.len() <= 18)  # always within Int64
+    out = pd.to_numeric(text.where(short), errors="coerce", dtype_backend="numpy_nullable").astype("Int64")
+    for index, digits in text[plain & ~short].items():  # rare: 19 digits or more, checked one by one
+        number = int(digits)
+        if -_INT_LIMIT <= number < _INT_LIMIT:
+            out[index] = number
+    other = ~plain & values.notna()
+    if other.any():
+        number = pd.to_numeric(values.where(other), errors="coerce")
+        whole = number.notna() & (number.abs() < _EXACT_FLOAT_INT) & (number == number.round())
+        out = out.mask(whole, number.where(whole).astype("Int64"))
+    return out
+
+
 def _coerce(values: pd.Series, kind: ColumnType) -> pd.Series:
     import pandas as pd
 
     if kind == "int":
-        number = pd.to_numeric(values, errors="coerce")
-        fits = number.isna() | ((number.abs() < _INT_LIMIT) & (number == number.round()))
-        return number.where(fits).astype("Int64")
+        return _integers(values)
     if kind == "float":
         return pd.to_numeric(values, errors="coerce").astype("Float64")
     if kind == "str":
