@@ -28,11 +28,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from nightdesk.sources.arrow_csv import NotClean
 from nightdesk.sources.formats import NA_VALUES
-from nightdesk.sources.readers import _GLOB, FileReader
+from nightdesk.sources.readers import _GLOB, CHUNK_ROWS, FileReader
 from nightdesk.sources.schema import FINITE_LIMIT, Column, Schema
 from nightdesk.warehouse.clickhouse import Warehouse
 
@@ -66,9 +67,22 @@ def applicable(wh: Warehouse, reader: object, schema: Schema, logical_date: dt.d
     return path if path.is_file() else None
 
 
-def load(wh: Warehouse, reader: FileReader, schema: Schema, logical_date: dt.date, path: Path,
-         table: str, meta: dict[str, object]) -> int:
-    """Insert the file's rows of ``logical_date`` into ``table``; returns the rows inserted."""
+@dataclass(frozen=True)
+class Statement:
+    """The engine path's work for one file, as SQL: ``select`` reads, types and checks the
+    rows (it aborts at the first doubt); ``insert`` puts them in the table. Kept apart so
+    benchmarks/load_throughput.py can time reading and checking without the insert."""
+
+    select: str
+    insert: str
+    params: dict[str, object]
+    settings: dict[str, object]
+
+
+def statement(reader: FileReader, schema: Schema, logical_date: dt.date, path: Path, table: str,
+              meta: dict[str, object]) -> Statement:
+    """The statement that loads ``path``'s rows of ``logical_date`` into ``table``, each row
+    stamped with ``meta``; raises :class:`NotClean` for a header only the careful path may judge."""
     header = _header(path, reader)
     renamed = [dict(reader.rename).get(name, name) for name in header]
     if len(set(renamed)) != len(renamed):
@@ -82,27 +96,25 @@ def load(wh: Warehouse, reader: FileReader, schema: Schema, logical_date: dt.dat
     date_columns = [raw[name] for name in date_names]
     # Every column of the file is read: the careful path decodes the whole file, so bytes
     # that are not UTF-8 anywhere, or a row with no value at all, are its to judge.
-    needed = header
-    structure = ", ".join(f"{_quoted(name)} String" for name in needed)
+    structure = ", ".join(f"{_quoted(name)} String" for name in header)
     # The inner query reads and types each value once (``t<i>``); the outer one checks
     # the texts (``r<i>``) and typed values and aborts at the first doubt.
-    texts = {name: f"r{i}" for i, name in enumerate(needed)}
+    texts = {name: f"r{i}" for i, name in enumerate(header)}
     inner = [f"{_quoted(name)} AS {alias}" for name, alias in texts.items()]
     inner += [f"{_typed(col, texts[raw_schema[col.name]])} AS t{i}" for i, col in enumerate(schema.columns)]
     checks = [check for i, col in enumerate(schema.columns)
               for check in _checks(col, texts[raw_schema[col.name]], f"t{i}")]
     dated, keep = _on_date(reader, [texts[c] for c in date_columns])
     dated = [*_every_row(schema, raw_schema, texts, filtered=bool(date_columns)), *dated]
+    select = ("SELECT " + ", ".join([f"t{i}" for i in range(len(schema.columns))]
+                                    + [f"{{meta_{i}:String}}" for i in range(len(meta))] + ["now64(3)"])
+              + f" FROM (SELECT {', '.join(inner)} FROM file({{path:String}}, {{format:String}}, {{structure:String}}))"
+              # Every row's date must be readable; only the logical date's rows are checked
+              # further (the careful path never judges the others). Evaluated in this order,
+              # each condition only for the rows the ones before it kept (short-circuit).
+              + f" WHERE throwIf(NOT ({' AND '.join(dated) or '1'}), '{_ABORT}') = 0 AND ({keep})"
+              + f" AND throwIf(NOT ({' AND '.join(checks) or '1'}), '{_ABORT}') = 0")
     columns = ", ".join([*schema.names, *meta, "_loaded_at"])
-    sql = (f"INSERT INTO {table} ({columns}) SELECT "
-           + ", ".join([f"t{i}" for i in range(len(schema.columns))]
-                       + [f"{{meta_{i}:String}}" for i in range(len(meta))] + ["now64(3)"])
-           + f" FROM (SELECT {', '.join(inner)} FROM file({{path:String}}, {{format:String}}, {{structure:String}}))"
-           # Every row's date must be readable; only the logical date's rows are checked
-           # further (the careful path never judges the others). Evaluated in this order,
-           # each condition only for the rows the ones before it kept (short-circuit).
-           + f" WHERE throwIf(NOT ({' AND '.join(dated) or '1'}), '{_ABORT}') = 0 AND ({keep})"
-           + f" AND throwIf(NOT ({' AND '.join(checks) or '1'}), '{_ABORT}') = 0")
     sep = _separator(reader)
     params: dict[str, object] = {"path": str(path), "structure": structure,
                                  "format": "CustomSeparatedWithNames" if sep == "\t" else "CSVWithNames",
@@ -121,10 +133,22 @@ def load(wh: Warehouse, reader: FileReader, schema: Schema, logical_date: dt.dat
         "input_format_skip_unknown_fields": 1,
         "precise_float_parsing": 1,
         "short_circuit_function_evaluation": "force_enable",
+        # Memory bounded by the loader's chunk, not the file: the file is read, not mapped
+        # (mapped pages count against the process), and inserted in parts of CHUNK_ROWS rows.
+        "storage_file_read_method": "read",
+        "min_insert_block_size_rows": CHUNK_ROWS,
+        "min_insert_block_size_bytes": 0,
     }
+    return Statement(select, f"INSERT INTO {table} ({columns}) {select}", params, settings)
+
+
+def load(wh: Warehouse, reader: FileReader, schema: Schema, logical_date: dt.date, path: Path,
+         table: str, meta: dict[str, object]) -> int:
+    """Insert the file's rows of ``logical_date`` into ``table``; returns the rows inserted."""
+    work = statement(reader, schema, logical_date, path, table, meta)
     try:
         before = int(wh.scalar(f"SELECT count() FROM {table}"))
-        wh.command(sql, params, settings=settings)
+        wh.command(work.insert, work.params, settings=work.settings)
         inserted = int(wh.scalar(f"SELECT count() FROM {table}")) - before
     except Exception as exc:  # an abort, or a file the engine cannot read as the careful path would
         raise NotClean(f"{path}: {_first_line(exc)}") from exc
