@@ -13,17 +13,13 @@ calls :func:`axe.assert_accessible` once the page is open).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
-import http.server
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 
 from axe import assert_accessible, require_axe
-from browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from browser import chromium, log_in, new_page, require_chromium, serve_app, serve_directory
 
 require_chromium()
 require_axe()
@@ -60,8 +56,6 @@ REVIEW_PAGES = {
 @pytest.fixture(scope="module")
 def review_ui(tmp_path_factory) -> Iterator[str]:
     """The review UI on an ephemeral port with a failing headline, a brief and a cover."""
-    import uvicorn
-
     root = tmp_path_factory.mktemp("axe-review")
     url = f"sqlite:///{root / 'review.sqlite'}"
     queue, users, media = ReviewQueue(url), UserStore(url), MediaStore(str(root / "media"))
@@ -75,25 +69,12 @@ def review_ui(tmp_path_factory) -> Iterator[str]:
     queue.edit(BRIEF_ID, "nina", brief.version, BRIEF + " It was a calm day.", qc_passed=brief.qc_passed,
                qc_json=brief.qc_json)  # gives the draft and nina's history an edit with its diff
     app = create_app(queue=queue, users=users, media=media, secret_key="axe-test-" + "k" * 40)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, name="axe-review-ui", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start within 20s"
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+        with serve_app(app, "axe-review-ui") as base:
+            yield base
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         queue.close()
         users.close()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 def _story(story_id: str, *, headline: str, marketing: str, cover: bytes | None, hour: int) -> PublishedStory:
@@ -109,59 +90,32 @@ def _story(story_id: str, *, headline: str, marketing: str, cover: bytes | None,
 def public_site(tmp_path_factory) -> Iterator[str]:
     """A published site (two stories, their newsletter) served on 127.0.0.1; yields its URL."""
     out = tmp_path_factory.mktemp("axe-site") / "public"
-    handler = functools.partial(_QuietHandler, directory=str(out))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
-    publish([_story(STORY, headline="United ran 83.8% of flights on time", marketing="See how United kept time",
-                    cover=_png(), hour=6),
-             _story("stock_movers/2013-03-01/XSS", headline=HOSTILE, marketing=HOSTILE, cover=None, hour=7)],
-            str(out), base_url=base)
-    thread = threading.Thread(target=server.serve_forever, name="axe-public-site", daemon=True)
-    thread.start()
-    try:
+    with serve_directory(out, "axe-public-site") as base:
+        publish([_story(STORY, headline="United ran 83.8% of flights on time", marketing="See how United kept time",
+                        cover=_png(), hour=6),
+                 _story("stock_movers/2013-03-01/XSS", headline=HOSTILE, marketing=HOSTILE, cover=None, hour=7)],
+                str(out), base_url=base)
         yield base
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
 def page(browser) -> Iterator[object]:
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    try:
+    with new_page(browser) as page:
         yield page
-    finally:
-        context.close()
 
 
 @pytest.fixture(scope="module")
 def admin_page(browser, review_ui) -> Iterator[object]:
     """One page logged in as the admin ``ada``, shared by the review page checks."""
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto(f"{review_ui}/login")
-    page.get_by_label("Username").fill("ada")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    sync_api.expect(page.get_by_role("heading", name="Review queue")).to_be_visible()
-    try:
+    with new_page(browser) as page:
+        log_in(page, review_ui, "ada", PASSWORD)
         yield page
-    finally:
-        context.close()
 
 
 def test_the_harness_fails_a_page_with_serious_violations(page):

@@ -23,18 +23,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import functools
-import http.server
 import io
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from browser import chromium, log_in, new_page, require_chromium, serve_app, serve_directory
 
 require_chromium()  # fails as root (setup.sh installs it), skips elsewhere
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
@@ -139,27 +135,9 @@ def served(tmp_path) -> Iterator[tuple[str, ReviewQueue]]:
 @contextlib.contextmanager
 def _serving(queue: ReviewQueue, users: UserStore, media: MediaStore) -> Iterator[str]:
     """The review UI over these stores, served by uvicorn; yields its base URL."""
-    import uvicorn
-
     app = create_app(queue=queue, users=users, media=media, secret_key="browser-test-" + "k" * 40)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, name="review-ui", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start within 20s"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+    with serve_app(app, "review-ui") as base:
+        yield base
 
 
 @pytest.fixture
@@ -184,51 +162,25 @@ def public_site(tmp_path, monkeypatch, warehouse) -> Iterator[tuple[str, Path, o
         assert report.output_url == str(out) and report.broken == {}
         return report
 
-    handler = functools.partial(_QuietHandler, directory=str(out))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, name="public-site", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", out, publish
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serve_directory(out, "public-site") as site:
+        yield site.rstrip("/"), out, publish
 
 
 @pytest.fixture(scope="module")
 def browser():
     """One Chromium for the module; each test gets a fresh context (cookies) from it."""
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context()
-    try:
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        # The policy's refusals show up here (the refused login answers 401 and the
-        # browser asks for /favicon.ico, which are expected errors).
-        page.csp_errors = []
-        page.on("console", lambda msg: msg.type == "error" and "Refused" in msg.text
-                and page.csp_errors.append(msg.text))
+    with new_page(browser) as page:
         yield page
-    finally:
-        context.close()
 
 
 def _log_in(page, base: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Username").fill("nina")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    sync_api.expect(page.get_by_role("heading", name="Review queue")).to_be_visible()
+    log_in(page, base, "nina", PASSWORD)
 
 
 def test_new_editor_edits_a_figure_fixes_it_approves_and_sees_it_published(served, page, public_site, warehouse):
@@ -377,10 +329,7 @@ def test_new_editor_edits_a_figure_fixes_it_approves_and_sees_it_published(serve
 
 def test_cover_and_stylesheet_load_under_the_content_security_policy(served, page):
     base, _ = served
-    page.goto(f"{base}/login")
-    page.get_by_label("Username").fill("nina")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    _log_in(page, base)
     page.goto(f"{base}/draft/{STORY}/cover")
     image = page.locator("img.cover")
     expect = sync_api.expect

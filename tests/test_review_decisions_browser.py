@@ -12,11 +12,10 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from browser import CHROMIUM, chromium, log_in, new_page
 from test_review_browser import (  # noqa: F401 - `served` is a fixture  # pytest puts tests/ on sys.path
     BRIEF,
     BRIEF_ID,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     GOOD,
     HEADLINE,
     PASSWORD,
@@ -35,30 +34,17 @@ expect = sync_api.expect
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
 def page(browser, served):
     """A fresh context (no cookies) signed in as nina; ``page.csp_errors`` collects refusals by the policy."""
     base, _ = served
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.csp_errors = []
-    page.on("console", lambda msg: msg.type == "error" and "Refused" in msg.text and page.csp_errors.append(msg.text))
-    page.goto(f"{base}/login")
-    page.get_by_label("Username").fill("nina")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Review queue")).to_be_visible()
-    yield page
-    context.close()
+    with new_page(browser) as page:
+        log_in(page, base, "nina", PASSWORD)
+        yield page
 
 
 def _other_story(kind: str, text: str):

@@ -11,14 +11,13 @@ import dataclasses
 import datetime as dt
 import io
 import re
-import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 import sqlalchemy as sa
+from browser import serve_app
 from fastapi.testclient import TestClient
 
 from generators.media_store import MediaStore
@@ -56,27 +55,16 @@ def _csrf(html: str) -> str:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[tuple[str, str, ReviewQueue]]:
     """The review UI on 127.0.0.1:<ephemeral port>; yields its base URL, store URL and queue."""
-    import uvicorn
-
     root = tmp_path_factory.mktemp("sessions")
     url = f"sqlite:///{root / 'review.sqlite'}"
     queue, users = ReviewQueue(url), UserStore(url)
     users.add("root", PASSWORD, "admin")
     queue.enqueue([_item()])
     app = create_app(queue=queue, users=users, media=MediaStore(str(root / "media")), secret_key=SECRET)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, name="review-ui", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start within 20s"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield f"http://127.0.0.1:{port}", url, queue
+        with serve_app(app, "review-ui") as base:
+            yield base, url, queue
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         queue.close()
         users.close()
 
