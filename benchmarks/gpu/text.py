@@ -24,7 +24,7 @@ SAMPLING = {"do_sample": True, "temperature": TEMPERATURE, "top_p": TOP_P, "top_
 
 def run(shape: Shape, lm: Any, phase: Phase) -> None:
     """Append the text rows of every batch size of ``shape`` to ``phase``."""
-    for batch in shape.text_batches:
+    for batch in sorted(shape.text_batches, reverse=True):  # the largest first: the targets' batch
         texts = prompts(lm.tokenizer, batch, shape.prompt_tokens)
         ids = [chat_ids(lm.tokenizer, text) for text in texts]
         settings = describe(shape, batch)
