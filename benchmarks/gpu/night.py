@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import inspect
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -108,12 +109,15 @@ def _night(sheets: Sequence[Any], warm: Sequence[Any], settings: Any, warehouse:
     wh = _TimedInserts(warehouse)
     texts, covers = Recording(text_writer(catalog, settings)), Recording(cover_writer(catalog, settings))
 
+    # The night branch drops write_items' settings argument (its writers carry their own).
+    extra = (settings,) if "settings" in inspect.signature(write_items).parameters else ()
+
     def night(of: Sequence[Any]) -> dict[str, float]:
         spent = {}
         spent["texts"], _ = timed(lambda: write_items(
-            wh, run, texts, [WorkItem(sheet, kind) for sheet in of for kind in TEXT_KINDS], settings))
+            wh, run, texts, [WorkItem(sheet, kind) for sheet in of for kind in TEXT_KINDS], *extra))
         spent["covers"], _ = timed(lambda: write_items(
-            wh, run, covers, [WorkItem(sheet, COVER_KIND) for sheet in of], settings))
+            wh, run, covers, [WorkItem(sheet, COVER_KIND) for sheet in of], *extra))
         spent["checks"], _ = timed(lambda: _check(wh, settings, catalog, texts.generations + covers.generations))
         return spent
 
@@ -166,7 +170,9 @@ class Recording:
         return made
 
     def stream(self, items: Sequence[Any]) -> Iterator[list[Any]]:
-        for group in self.writer.stream(items):
+        """The wrapped writer's groups; one group of all items from a writer that cannot stream."""
+        groups = self.writer.stream(items) if hasattr(self.writer, "stream") else [self.writer.write(items)]
+        for group in groups:
             self.generations.extend(group)
             yield group
 
