@@ -9,7 +9,7 @@ not throughput.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,7 +89,3 @@ def prompts(tokenizer: Any, n: int, tokens: int) -> list[str]:
 
 def describe(shape: Shape, batch: int) -> str:
     return f"batch {batch}, prompt ~{shape.prompt_tokens} tok, {shape.new_tokens} new tok"
-
-
-def settings_text(pairs: Sequence[tuple[str, object]]) -> str:
-    return ", ".join(f"{key} {value}" for key, value in pairs)
