@@ -43,12 +43,22 @@ class CoverSettings:
     The defaults suit SD-Turbo, the reference cover model: one step without classifier-free
     guidance at its native 512x512. Models trained for guidance want ``guidance_scale``
     above 1 and more steps. Width and height must be multiples of 8.
+
+    :param channels_last: store the UNet's and VAE's weights and activations channels-last
+        (NHWC), the layout GPU convolution kernels run fastest in; images are the same
+        within float rounding. ``None``: on when the pipeline is on CUDA.
+    :param compile: ``torch.compile`` the denoiser and the VAE decoder. Each new batch
+        shape pays a compilation on its first call (about a minute for the tiny test
+        pipeline on one CPU core, measured), so it pays off only over many calls.
+        ``None``: on when the pipeline is on CUDA.
     """
 
     width: int = 512
     height: int = 512
     num_inference_steps: int = 1
     guidance_scale: float = 0.0
+    channels_last: bool | None = None
+    compile: bool | None = None
 
 
 @dataclass(frozen=True)
