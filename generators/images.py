@@ -60,6 +60,14 @@ class CoverSettings:
     channels_last: bool | None = None
     compile: bool | None = None
 
+    def for_device(self, device: str) -> CoverSettings:
+        """These settings with each automatic speed-up (``None``) decided for ``device``: on for CUDA."""
+        from dataclasses import replace
+
+        on_cuda = device.startswith("cuda")
+        return replace(self, channels_last=on_cuda if self.channels_last is None else self.channels_last,
+                       compile=on_cuda if self.compile is None else self.compile)
+
 
 @dataclass(frozen=True)
 class CoverRequest:
@@ -133,7 +141,7 @@ class DiffusionCoverGenerator:
         self.model_id = model_id
         self.revision = revision
         self.device = str(pipeline.device)
-        self.settings = _resolved(settings, self.device)
+        self.settings = settings.for_device(self.device)
         self.on_step_end = on_step_end
         pipeline.set_progress_bar_config(disable=True)
         _optimise(pipeline, self.settings)
@@ -300,16 +308,6 @@ class DiffusionCoverGenerator:
             )
             for request, image, flag in zip(batch, output.images, flags, strict=True)
         ]
-
-
-def _resolved(settings: CoverSettings, device: str) -> CoverSettings:
-    """``settings`` with its automatic speed-ups (``None``) decided for ``device``: on for CUDA."""
-    from dataclasses import replace
-
-    on_cuda = device.startswith("cuda")
-    return replace(settings,
-                   channels_last=on_cuda if settings.channels_last is None else settings.channels_last,
-                   compile=on_cuda if settings.compile is None else settings.compile)
 
 
 def _optimise(pipeline: Any, settings: CoverSettings) -> None:
