@@ -48,9 +48,10 @@ class CoverSettings:
         (NHWC), the layout GPU convolution kernels run fastest in; images are the same
         within float rounding. ``None``: on when the pipeline is on CUDA.
     :param compile: ``torch.compile`` the denoiser and the VAE decoder. Each new batch
-        shape pays a compilation on its first call (about a minute for the tiny test
-        pipeline on one CPU core, measured), so it pays off only over many calls.
-        ``None``: on when the pipeline is on CUDA.
+        shape pays a compilation on its first call (54 s for the tiny test pipeline's UNet
+        alone, 105 s with its VAE decoder, on one thread of a shared 2-core CPU; the next
+        call took 0.04 s), so it pays off only over many calls. ``None``: on when the
+        pipeline is on CUDA.
     """
 
     width: int = 512
@@ -197,10 +198,11 @@ class DiffusionCoverGenerator:
         """One cover per request, in request order (see :meth:`stream`); the first request
         that failed alone raises its error here, once every other request was made."""
         made = dict(self.stream(requests, batch_size))
-        for index in range(len(requests)):
-            if isinstance(made[index], Exception):
-                raise made[index]
-        return [made[index] for index in range(len(requests))]  # type: ignore[misc]
+        outcomes = [made[index] for index in range(len(requests))]
+        failure = next((outcome for outcome in outcomes if isinstance(outcome, Exception)), None)
+        if failure is not None:
+            raise failure
+        return outcomes
 
     def stream(self, requests: Sequence[CoverRequest], batch_size: int = 1
                ) -> Iterator[tuple[int, GeneratedCover | Exception]]:
@@ -215,43 +217,47 @@ class DiffusionCoverGenerator:
         """
         if batch_size < 1:
             raise ValueError(f"DiffusionCoverGenerator.stream: batch_size must be >= 1, got {batch_size}")
-        import torch
-
         queue, made_any = deque(range(len(requests))), False
         while queue:
             batch = [queue.popleft() for _ in range(min(batch_size, len(queue)))]
-            outcomes: list[tuple[int, GeneratedCover | Exception]] = []
-            out_of_memory = False
-            try:
-                outcomes = list(zip(batch, self._generate_batch([requests[i] for i in batch]), strict=True))
-            except torch.OutOfMemoryError as error:
-                out_of_memory = True
-                if len(batch) == 1:
-                    outcomes = [(batch[0], error.with_traceback(None))]
-                else:
-                    batch_size = len(batch) // 2
-                    logger.warning("Out of memory at %d images per call (%s); going on at %d", len(batch), error,
-                                   batch_size)
-                    queue.extendleft(reversed(batch))
-            except Exception as error:
+            outcome = self._call([requests[i] for i in batch])
+            if _out_of_memory(outcome) and len(batch) > 1:
+                batch_size = len(batch) // 2
+                logger.warning("Out of memory at %d images per call (%s); going on at %d", len(batch), outcome,
+                               batch_size)
+                queue.extendleft(reversed(batch))
+                continue
+            if not isinstance(outcome, Exception):
+                made_any = True
+                yield from zip(batch, outcome, strict=True)
+                continue
+            if len(batch) == 1:
+                outcomes = [(batch[0], outcome)]
+            else:
                 logger.warning("A call of %d covers failed (%s: %s); making them one at a time", len(batch),
-                               type(error).__name__, error)
+                               type(outcome).__name__, outcome)
                 outcomes = [(i, self._alone(requests[i])) for i in batch]
-                if not made_any and all(isinstance(outcome, Exception) for _, outcome in outcomes):
-                    raise
-            if out_of_memory:
-                _release_cached_memory(self.device)
-            made_any = made_any or any(not isinstance(outcome, Exception) for _, outcome in outcomes)
+            if not made_any and all(isinstance(o, Exception) for _, o in outcomes):
+                raise outcome
+            made_any = made_any or not all(isinstance(o, Exception) for _, o in outcomes)
             yield from outcomes
 
-    def _alone(self, request: CoverRequest) -> GeneratedCover | Exception:
-        """The cover of ``request`` made in a call of its own, or the error that call raised
-        (without its traceback, whose frames would keep the call's tensors alive)."""
+    def _call(self, batch: Sequence[CoverRequest]) -> list[GeneratedCover] | Exception:
+        """The covers of one pipeline call, or the error it raised, without its traceback:
+        the traceback's frames would keep the failed call's tensors alive on the device.
+        After out of memory the allocator's cache is emptied for the smaller call to come."""
         try:
-            [cover] = self._generate_batch([request])
+            return self._generate_batch(batch)
         except Exception as error:
-            return error.with_traceback(None)
-        return cover
+            failure = error.with_traceback(None)
+        if _out_of_memory(failure):
+            _release_cached_memory(self.device)
+        return failure
+
+    def _alone(self, request: CoverRequest) -> GeneratedCover | Exception:
+        """The cover of ``request`` made in a call of its own, or the error that call raised."""
+        outcome = self._call([request])
+        return outcome if isinstance(outcome, Exception) else outcome[0]
 
     def _generate_batch(self, batch: Sequence[CoverRequest]) -> list[GeneratedCover]:
         import torch
@@ -330,6 +336,12 @@ def _optimise(pipeline: Any, settings: CoverSettings) -> None:
             setattr(pipeline, denoiser, torch.compile(getattr(pipeline, denoiser)))
         if vae is not None:
             vae.decoder = torch.compile(vae.decoder)
+
+
+def _out_of_memory(outcome: object) -> bool:
+    import torch
+
+    return isinstance(outcome, torch.OutOfMemoryError)
 
 
 def _release_cached_memory(device: str) -> None:

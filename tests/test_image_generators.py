@@ -136,15 +136,29 @@ def test_out_of_memory_halves_the_batch_and_goes_on(generator, caplog):
     assert "Out of memory at 4 images per call" in caplog.text and "going on at 2" in caplog.text
 
 
-def test_a_request_out_of_memory_alone_is_its_own_failure(generator):
+def test_out_of_memory_alone_fails_that_request_and_with_no_room_at_all_the_generator(generator):
     import torch
 
-    none_fit = DiffusionCoverGenerator(generator.pipeline, model_id="tiny", revision=None, settings=SETTINGS,
-                                       on_step_end=_room_for(0))
-    outcomes = list(none_fit.stream(REQUESTS, batch_size=2))
+    steps = 0
 
-    assert sorted(i for i, _ in outcomes) == [0, 1]
-    assert all(isinstance(outcome, torch.OutOfMemoryError) for _, outcome in outcomes)
+    def spike_in_the_second_call(pipeline, step, timestep, tensors):
+        nonlocal steps
+        steps += 1
+        if steps == SETTINGS.num_inference_steps + 1:  # the first step of the second call
+            raise torch.OutOfMemoryError("another process took the memory for a moment")
+        return tensors
+
+    spiky = DiffusionCoverGenerator(generator.pipeline, model_id="tiny", revision=None, settings=SETTINGS,
+                                    on_step_end=spike_in_the_second_call)
+    requests = [*REQUESTS, replace(REQUESTS[0], seed=13)]
+    outcomes = dict(spiky.stream(requests, batch_size=1))
+    assert sorted(outcomes) == [0, 1, 2] and isinstance(outcomes[1], torch.OutOfMemoryError)
+    assert [outcomes[i].seed for i in (0, 2)] == [11, 13]
+
+    no_room = DiffusionCoverGenerator(generator.pipeline, model_id="tiny", revision=None, settings=SETTINGS,
+                                      on_step_end=_room_for(0))
+    with pytest.raises(torch.OutOfMemoryError, match="room for 0"):
+        list(no_room.stream(REQUESTS, batch_size=2))
 
 
 def test_a_request_that_fails_alone_costs_no_other_request_its_cover(generator):
