@@ -6,21 +6,24 @@ hand for any logical date. For each date:
 
 1. choose the stories: every story type's candidates query over the marts, top N by
    newsworthiness, each turned into a fact sheet (stored in ``stories``);
-2. write the text drafts (headline, brief, summary, marketing copy) with the configured
-   language model, batched over all stories, on a GPU worker when there is one;
-3. make the cover images (a diffusion model when configured, else a chart of the story's
-   key figures);
-4. check every draft (figures against the fact sheet, form, claims, PII, markup,
-   near-duplicates, images); regenerate failures with a new seed, a bounded number of
-   times, then fall back to the data-to-text templates (or the chart cover);
-5. put every checked draft, with its check results, in the editors' review queue
+2. write the drafts in one GPU task (``write_drafts``), on a GPU worker when there is one:
+   the text drafts (headline, brief, summary, marketing copy) with the configured
+   language model, batched over all stories; the cover images (a diffusion model when
+   configured, else a chart of the story's key figures); then check every draft
+   (figures against the fact sheet, form, claims, PII, markup, near-duplicates, images),
+   regenerate failures with a new seed, a bounded number of times, then fall back to
+   the data-to-text templates (or the chart cover). One task, because Airflow 3 starts a
+   fresh process per task: each model loads once, and the task log says what it cost;
+3. put every checked draft, with its check results, in the editors' review queue
    (failed ones marked as failing: editors can fix them but not approve them as is).
 
 Every model call is logged in ``generation_log``; drafts land in ``drafts`` with their
-fact sheet; every row records the try of the task that wrote it. Work is saved batch by
-batch and what is left is read back from the warehouse, so a rerun or a restarted task
-(even one killed mid-write) finishes the day and skips what is already done: no
-duplicates, nothing lost but the batch in flight.
+fact sheet; every row records the try of the task that wrote it. Work is saved as each
+writer finishes it and what is left is read back from the warehouse, so a rerun or a
+restarted task (even one killed mid-write) finishes the day and skips what is already
+done: no duplicates, nothing lost but the work in flight. A draft that fails alone is
+logged as an error without stopping the others; the task then fails, and its retry
+writes only what failed.
 """
 
 from __future__ import annotations
@@ -77,31 +80,13 @@ def nightdesk_content() -> None:
 
         return RunContext(dt.date.fromisoformat(day), "nightdesk_content", run_id or "", ti.try_number if ti else 1)
 
-    def _produce(dates: list[str], kinds: str, run_id: str | None, ti) -> dict:
-        from nightdesk.warehouse import clickhouse
-        from nightdesk.content.produce import produce
-        from nightdesk.stories.catalog import COVER_KIND, TEXT_KINDS
-
-        wanted = TEXT_KINDS if kinds == "text" else (COVER_KIND,)
-        wh = clickhouse.connect()
-        return {day: produce(wh, _run_context(day, run_id, ti), wanted) for day in dates}
-
-    @task(pool=GPU_POOL, queue=GPU_QUEUE)
-    def generate_text(dates: list[str], run_id: str | None = None, ti=None) -> dict:
-        return _produce(dates, "text", run_id, ti)
-
-    @task(pool=GPU_POOL, queue=GPU_QUEUE)
-    def generate_covers(dates: list[str], run_id: str | None = None, ti=None) -> dict:
-        return _produce(dates, "cover", run_id, ti)
-
     @task(pool=GPU_POOL, queue=GPU_QUEUE, outlets=[DRAFTS])
-    def check_drafts(dates: list[str], run_id: str | None = None, ti=None, outlet_events=None) -> dict:
-        """Checks, bounded regeneration and fallback (may call the model again: GPU pool)."""
+    def write_drafts(dates: list[str], run_id: str | None = None, ti=None, outlet_events=None) -> dict:
+        """Text, covers, then checks with bounded regeneration and fallback, sharing the loaded models."""
         from nightdesk.warehouse import clickhouse
-        from nightdesk.content.qc import check_and_repair
+        from nightdesk.content.night import write_drafts as write
 
-        wh = clickhouse.connect()
-        result = {day: check_and_repair(wh, _run_context(day, run_id, ti)) for day in dates}
+        result = write(clickhouse.connect(), [_run_context(day, run_id, ti) for day in dates])
         outlet_events[DRAFTS].extra = {"logical_dates": dates}
         return result
 
@@ -117,7 +102,7 @@ def nightdesk_content() -> None:
         return {day: asdict(enqueue_date(wh, dt.date.fromisoformat(day))) for day in dates}
 
     dates = choose_stories()
-    generate_text(dates) >> generate_covers(dates) >> check_drafts(dates) >> enqueue_for_review(dates)
+    write_drafts(dates) >> enqueue_for_review(dates)
 
 
 nightdesk_content()

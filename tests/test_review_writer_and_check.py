@@ -14,6 +14,7 @@ from nightdesk.cli import main
 from nightdesk.content import records
 from nightdesk.content.qc import MODEL_ATTEMPTS, _Repairs
 from nightdesk.content.records import RunContext, WorkItem
+from nightdesk.content.writers import Writers
 from nightdesk.review_flow.enqueue import review_items
 from nightdesk.settings import WAREHOUSE_DIR, get_settings
 from nightdesk.stories import store
@@ -48,8 +49,8 @@ def fallback_night(warehouse):
     sheet = _sheet()
     store.save(warehouse, DAY, [sheet])
     failed = WorkItem(sheet, "headline", attempt=MODEL_ATTEMPTS + 1)
-    [(writer, items)] = _Repairs(load_catalog(), get_settings()).plan([failed])
-    generations = writer.write(items)
+    [(writer, items)] = _Repairs(Writers(load_catalog(), get_settings()), get_settings()).plan([failed])
+    generations = [g for group in writer.stream(items) for g in group]
     records.save(warehouse, RunContext(DAY, "test", "fallback-run"), generations)
     warehouse.command((WAREHOUSE_DIR / "sql" / "draft_status_update.sql").read_text(),
                       {"d": DAY, "ids": [f"{sheet.story_id}/headline"], "status": "checked_ok", "try_number": 1})

@@ -22,7 +22,7 @@ import dataclasses
 import datetime as dt
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from nightdesk import faults
@@ -30,7 +30,7 @@ from nightdesk.warehouse.clickhouse import Warehouse
 from nightdesk.content import records
 from nightdesk.content.produce import write_items
 from nightdesk.content.records import Generation, RunContext, WorkItem
-from nightdesk.content.writers import ChartCoverWriter, TemplateTextWriter, Writer, text_writer
+from nightdesk.content.writers import ChartCoverWriter, TemplateTextWriter, Writer, Writers
 from nightdesk.settings import WAREHOUSE_DIR, Settings, get_settings
 from nightdesk.stories import store
 from nightdesk.stories.catalog import CONTENT_KINDS, COVER_KIND, Catalog, load_catalog
@@ -47,35 +47,49 @@ FALLBACK_GENERATORS = (TemplateTextWriter.generator, ChartCoverWriter.generator)
 _SQL = WAREHOUSE_DIR / "sql"
 
 
-def check_and_repair(wh: Warehouse, run: RunContext, settings: Settings | None = None) -> dict[str, int]:
-    """Rewrite failed drafts, check unchecked ones, until every draft is final; returns counts."""
+def check_and_repair(wh: Warehouse, run: RunContext, settings: Settings | None = None,
+                     writers: Writers | None = None) -> dict[str, int]:
+    """Rewrite failed drafts, check unchecked ones, until every draft is final; returns counts.
+
+    :param writers: the task's writers: regeneration then reuses the model its generation
+        loaded; by default a set of its own. ``failed`` counts the drafts whose last
+        rewrite failed alone (logged as an error): they are owed it again by the next try.
+    """
     settings = settings or get_settings()
     records.restore_lost_drafts(wh, run, store.load(wh, run.logical_date), CONTENT_KINDS)
     catalog = load_catalog()
-    repairs = _Repairs(catalog, settings)
+    repairs = _Repairs(writers or Writers(catalog, settings), settings)
     checker = _Checker(wh, settings, run.logical_date, catalog)
     counts = {"checked": 0, "failed_attempts": 0, "regenerated": 0, "fallbacks": 0}
+    unwritten: set[tuple[str, str]] = set()
     # Each round rewrites what the previous one failed, then checks what is unchecked.
     # Attempts only grow and a fallback is final, so a fresh run is done after
     # MODEL_ATTEMPTS + 1 rounds (the last writes the fallbacks) and sees so in the next.
     for _ in range(MODEL_ATTEMPTS + 2):
-        repaired = _repair(wh, run, repairs, settings, counts)
+        repaired = _repair(wh, run, repairs, counts, unwritten)
         pending = wh.query_df((_SQL / "drafts_to_check.sql").read_text(), {"d": run.logical_date})
         if not repaired and pending.empty:
             break
         _check(wh, run, checker, pending, counts)
-    return counts
+    return {**counts, "failed": len(unwritten)}
 
 
-def _repair(wh: Warehouse, run: RunContext, repairs: _Repairs, settings: Settings, counts: dict[str, int]) -> int:
-    """Write the next attempt of every draft that failed and is owed one; returns how many."""
+def _repair(wh: Warehouse, run: RunContext, repairs: _Repairs, counts: dict[str, int],
+            unwritten: set[tuple[str, str]]) -> int:
+    """Write the next attempt of every draft that failed and is owed one; returns how many.
+
+    ``unwritten`` holds the (story, kind) whose latest rewrite failed alone; a draft leaves
+    it when a later round rewrites it.
+    """
     owed = wh.query_df((_SQL / "drafts_to_repair.sql").read_text(),
                        {"d": run.logical_date, "final": list(FALLBACK_GENERATORS)})
     failed = [WorkItem(FactSheet.from_json(d["facts_json"]), d["content_kind"], int(d["attempt"]) + 1)
               for d in owed.to_dict("records")]
     for writer, items in repairs.plan(failed):
-        write_items(wh, run, writer, items, settings)
-        counts["fallbacks" if writer.generator in FALLBACK_GENERATORS else "regenerated"] += len(items)
+        written = write_items(wh, run, writer, items)
+        counts["fallbacks" if writer.generator in FALLBACK_GENERATORS else "regenerated"] += written.ok
+        unwritten.difference_update((i.sheet.story_id, i.kind) for i in items)
+        unwritten.update((i.sheet.story_id, i.kind) for i in written.failed)
     return len(failed)
 
 
@@ -112,15 +126,15 @@ def _check(wh: Warehouse, run: RunContext, checker: _Checker, pending: pd.DataFr
 class _Repairs:
     """Who rewrites each failed draft: the model again while attempts remain, else the facts.
 
-    The writers are made once per quality stage, so the model is loaded once however
-    many rounds of regeneration there are.
+    The writers are the task's, so the model generation loaded serves every round of
+    regeneration too.
     """
 
-    def __init__(self, catalog: Catalog, settings: Settings) -> None:
+    def __init__(self, writers: Writers, settings: Settings) -> None:
         self.model_retries = settings.text_model != "template"
-        self.model = text_writer(catalog, settings)
-        self.template = TemplateTextWriter(catalog)
-        self.chart = ChartCoverWriter(catalog, settings)
+        self.model = writers.text
+        self.template = writers.template
+        self.chart = writers.chart
 
     def plan(self, failed: Sequence[WorkItem]) -> list[tuple[Writer, list[WorkItem]]]:
         text = [i for i in failed if i.kind != COVER_KIND]
@@ -140,8 +154,9 @@ class _Fallback:
     def load_time_ms(self) -> float:
         return self.writer.load_time_ms
 
-    def write(self, items: Sequence[WorkItem]) -> list[Generation]:
-        return [dataclasses.replace(g, fallback=True) for g in self.writer.write(items)]
+    def stream(self, items: Sequence[WorkItem]) -> Iterator[list[Generation]]:
+        for group in self.writer.stream(items):
+            yield [dataclasses.replace(g, fallback=True) for g in group]
 
 
 class _Checker:

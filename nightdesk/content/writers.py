@@ -1,20 +1,33 @@
 """Writers turn work items into generations: a model, the templates, a diffusion
-pipeline or the chart renderer. Each loads its model once and works in batches."""
+pipeline or the chart renderer. Each loads its model once and streams its results.
+
+A writer's :meth:`Writer.stream` yields finished generations in small groups, so the
+content step saves each group as it comes and a crash loses only what is in flight. An
+item that fails alone comes out as an ``error`` generation (:func:`records.failure`);
+only a failure of the writer itself (its model cannot load or run) raises.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Protocol
 
+from nightdesk.content import records
 from nightdesk.content.prompts import Prompt, cover_prompt, template_prompt, text_prompt
 from nightdesk.content.records import Generation, WorkItem
-from nightdesk.settings import Settings
-from nightdesk.stories.catalog import Catalog
+from nightdesk.settings import Settings, get_settings
+from nightdesk.stories.catalog import COVER_KIND, Catalog
 from nightdesk.stories.factsheet import FactSheet
 
 if TYPE_CHECKING:
+    from generators.images import GeneratedCover
     from generators.text import TextRequest, TextResult
+
+log = logging.getLogger(__name__)
 
 
 class Writer(Protocol):
@@ -22,7 +35,43 @@ class Writer(Protocol):
     model_id: str
     load_time_ms: float  # spent loading its model so far (0 until loaded, and for writers with none)
 
-    def write(self, items: Sequence[WorkItem]) -> list[Generation]: ...
+    def stream(self, items: Sequence[WorkItem]) -> Iterator[list[Generation]]:
+        """Every item's generation, in groups as they finish; an item that failed alone is an
+        ``error`` generation. Raises only when the writer itself fails."""
+        ...
+
+
+def batches(items: Sequence[WorkItem], settings: Settings) -> Iterator[list[WorkItem]]:
+    """``items`` in batches of one kind at one attempt, up to the kind's batch size.
+
+    A text model batches prompts of one kind and seed (the seed follows the attempt), so
+    a writer without a streaming backend makes each of these one model call and yields it
+    as one group: no call is split across two groups.
+    """
+    groups: dict[tuple[str, int], list[WorkItem]] = {}
+    for item in items:
+        groups.setdefault((item.kind, item.attempt), []).append(item)
+    for (kind, _), group in groups.items():
+        size = settings.image_batch_size if kind == COVER_KIND else settings.text_batch_size
+        for start in range(0, len(group), size):
+            yield group[start : start + size]
+
+
+def stream_in_batches(write_one: Callable[[WorkItem], Generation], writer: Writer, items: Sequence[WorkItem],
+                      settings: Settings) -> Iterator[list[Generation]]:
+    """The stream of a writer that makes one item at a time: one group per batch of
+    :func:`batches`, an item whose ``write_one`` raised logged as its failure."""
+    for batch in batches(items, settings):
+        yield [_isolated(write_one, writer, item) for item in batch]
+
+
+def _isolated(write_one: Callable[[WorkItem], Generation], writer: Writer, item: WorkItem) -> Generation:
+    try:
+        return write_one(item)
+    except Exception as exc:
+        log.warning("%s failed on %s:%s: %s: %s", writer.generator, item.sheet.story_id, item.kind,
+                    type(exc).__name__, exc)
+        return records.failure(item, writer.generator, writer.model_id, exc, batch_id=uuid.uuid4().hex)
 
 
 def seed_for(settings: Settings, attempt: int) -> int:
@@ -126,24 +175,28 @@ class TemplateTextWriter:
     generator = "template"
     load_time_ms = 0.0
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, settings: Settings | None = None) -> None:
         from generators.templated import MODEL_ID
 
         self.catalog = catalog
+        self.settings = settings or get_settings()
         self.model_id = MODEL_ID
 
     def write(self, items: Sequence[WorkItem]) -> list[Generation]:
+        return [self._write_one(item) for item in items]
+
+    def stream(self, items: Sequence[WorkItem]) -> Iterator[list[Generation]]:
+        return stream_in_batches(self._write_one, self, items, self.settings)
+
+    def _write_one(self, item: WorkItem) -> Generation:
         from generators.templated import render_template
 
-        out = []
-        for item in items:
-            prompt = template_prompt(self.catalog, item.sheet, item.kind)
-            started = time.perf_counter()
-            text = render_template(prompt.user, item.sheet.displays())
-            out.append(Generation(item=item, prompt=prompt, generator=self.generator, model_id=self.model_id,
-                                  model_revision=prompt.version, output=text,
-                                  latency_ms=1000 * (time.perf_counter() - started), finished_at=time.time()))
-        return out
+        prompt = template_prompt(self.catalog, item.sheet, item.kind)
+        started = time.perf_counter()
+        text = render_template(prompt.user, item.sheet.displays())
+        return Generation(item=item, prompt=prompt, generator=self.generator, model_id=self.model_id,
+                          model_revision=prompt.version, output=text,
+                          latency_ms=1000 * (time.perf_counter() - started), finished_at=time.time())
 
 
 class ChartCoverWriter:
@@ -157,27 +210,34 @@ class ChartCoverWriter:
         self.catalog = catalog
         self.settings = settings
 
-    def write(self, items: Sequence[WorkItem]) -> list[Generation]:
-        from generators.chart_cover import render_chart_cover
+    @cached_property
+    def _store(self):
         from generators.media_store import MediaStore
+
+        return MediaStore(self.settings.media_url)
+
+    def write(self, items: Sequence[WorkItem]) -> list[Generation]:
+        return [self._write_one(item) for item in items]
+
+    def stream(self, items: Sequence[WorkItem]) -> Iterator[list[Generation]]:
+        return stream_in_batches(self._write_one, self, items, self.settings)
+
+    def _write_one(self, item: WorkItem) -> Generation:
+        from generators.chart_cover import render_chart_cover
 
         from nightdesk.content.covers import card_params, chart_card
 
-        store = MediaStore(self.settings.media_url)
-        out = []
-        for item in items:
-            story = self.catalog.story_types[item.sheet.story_type]
-            started = time.perf_counter()
-            rendered = render_chart_cover(chart_card(item.sheet, story))
-            stored = store.put(rendered.png)
-            prompt = cover_prompt(self.catalog, item.sheet)
-            out.append(Generation(
-                item=item, prompt=prompt, generator=self.generator, model_id=self.model_id,
-                model_revision=prompt.version, output=stored.url, latency_ms=1000 * (time.perf_counter() - started),
-                finished_at=time.time(), params={"figures": ",".join(story.cover_figures), **card_params(rendered)},
-                media_url=stored.url, media_sha256=stored.sha256, media_bytes=stored.size_bytes,
-            ))
-        return out
+        story = self.catalog.story_types[item.sheet.story_type]
+        started = time.perf_counter()
+        rendered = render_chart_cover(chart_card(item.sheet, story))
+        stored = self._store.put(rendered.png)
+        prompt = cover_prompt(self.catalog, item.sheet)
+        return Generation(
+            item=item, prompt=prompt, generator=self.generator, model_id=self.model_id,
+            model_revision=prompt.version, output=stored.url, latency_ms=1000 * (time.perf_counter() - started),
+            finished_at=time.time(), params={"figures": ",".join(story.cover_figures), **card_params(rendered)},
+            media_url=stored.url, media_sha256=stored.sha256, media_bytes=stored.size_bytes,
+        )
 
 
 class DiffusionCoverWriter:
@@ -205,32 +265,44 @@ class DiffusionCoverWriter:
             self.load_time_ms = 1000 * (time.perf_counter() - started)
         return self._loaded
 
-    def write(self, items: Sequence[WorkItem]) -> list[Generation]:
-        import io
-
+    def stream(self, items: Sequence[WorkItem]) -> Iterator[list[Generation]]:
+        """One group per pipeline call, as it returns; a request that failed alone is its own group."""
         from generators.images import CoverRequest
         from generators.media_store import MediaStore
 
+        pipeline = self._pipeline()
         store = MediaStore(self.settings.media_url)
         prompts = [cover_prompt(self.catalog, item.sheet) for item in items]
-        covers = self._pipeline().generate(
-            [CoverRequest(prompt=p.user, seed=seed_for(self.settings, i.attempt)) for i, p in zip(items, prompts, strict=True)],
-            batch_size=self.settings.image_batch_size,
+        requests = [CoverRequest(prompt=p.user, seed=seed_for(self.settings, i.attempt))
+                    for i, p in zip(items, prompts, strict=True)]
+        calls: dict[str, list[Generation]] = {}
+        for index, cover in pipeline.stream(requests, batch_size=self.settings.image_batch_size):
+            item = items[index]
+            if isinstance(cover, Exception):
+                log.warning("cover of %s failed alone: %s: %s", item.sheet.story_id, type(cover).__name__, cover)
+                yield [records.failure(item, self.generator, self.model_id, cover, batch_id=uuid.uuid4().hex)]
+                continue
+            call = calls.setdefault(cover.batch_id, [])
+            call.append(self._generation(item, prompts[index], cover, store))
+            if len(call) == cover.batch_size:
+                yield calls.pop(cover.batch_id)
+
+    def _generation(self, item: WorkItem, prompt: Prompt, cover: GeneratedCover, store) -> Generation:
+        """The cover's PNG stored by content hash, and its log entry."""
+        import io
+
+        buffer = io.BytesIO()
+        cover.image.save(buffer, format="PNG")
+        stored = store.put(buffer.getvalue())
+        return Generation(
+            item=item, prompt=prompt, generator=self.generator, model_id=cover.model_id,
+            model_revision=cover.revision or "", output=stored.url,
+            params={"steps": cover.steps, "size": f"{cover.width}x{cover.height}",
+                    "guidance_scale": cover.guidance_scale, "nsfw": cover.nsfw},
+            latency_ms=1000 * cover.latency_s, device=cover.device, batch_size=cover.batch_size, seed=cover.seed,
+            batch_id=cover.batch_id, finished_at=cover.finished_at, media_url=stored.url,
+            media_sha256=stored.sha256, media_bytes=stored.size_bytes,
         )
-        out = []
-        for item, prompt, cover in zip(items, prompts, covers, strict=True):
-            buffer = io.BytesIO()
-            cover.image.save(buffer, format="PNG")
-            stored = store.put(buffer.getvalue())
-            out.append(Generation(
-                item=item, prompt=prompt, generator=self.generator, model_id=cover.model_id,
-                model_revision=cover.revision or "", output=stored.url,
-                params={"steps": cover.steps, "size": f"{cover.width}x{cover.height}",
-                        "guidance_scale": cover.guidance_scale, "nsfw": cover.nsfw},
-                latency_ms=1000 * cover.latency_s, device=cover.device, batch_size=cover.batch_size, seed=cover.seed,
-                batch_id=cover.batch_id, finished_at=cover.finished_at, media_url=stored.url, media_sha256=stored.sha256, media_bytes=stored.size_bytes,
-            ))
-        return out
 
 
 def text_writer(catalog: Catalog, settings: Settings) -> Writer:
@@ -239,3 +311,43 @@ def text_writer(catalog: Catalog, settings: Settings) -> Writer:
 
 def cover_writer(catalog: Catalog, settings: Settings) -> Writer:
     return DiffusionCoverWriter(catalog, settings) if settings.image_model else ChartCoverWriter(catalog, settings)
+
+
+class Writers:
+    """The writers of one task process, each made on first use and kept for the process.
+
+    Airflow 3 runs every task in a fresh process, so a model loads once per task at best.
+    The night's generation, covers and regeneration share one task and one ``Writers``,
+    so each model loads once a try however many stages, dates and rounds of regeneration
+    use it (:func:`nightdesk.content.night.write_drafts`).
+    """
+
+    def __init__(self, catalog: Catalog, settings: Settings) -> None:
+        self.catalog, self.settings = catalog, settings
+
+    @cached_property
+    def text(self) -> Writer:
+        """The configured text writer (the model, or the templates when configured so)."""
+        return text_writer(self.catalog, self.settings)
+
+    @cached_property
+    def cover(self) -> Writer:
+        """The configured cover writer (a diffusion model, or the chart card)."""
+        return cover_writer(self.catalog, self.settings)
+
+    @cached_property
+    def template(self) -> TemplateTextWriter:
+        """The text fallback: the data-to-text templates."""
+        return TemplateTextWriter(self.catalog, self.settings)
+
+    @cached_property
+    def chart(self) -> ChartCoverWriter:
+        """The cover fallback: the chart card."""
+        return ChartCoverWriter(self.catalog, self.settings)
+
+    def load_times_ms(self) -> dict[str, float]:
+        """``generator model_id`` -> milliseconds spent loading it, for every model this
+        process loaded (writers never used, and writers without a model, are left out)."""
+        # A cached_property, once computed, sits in the instance's __dict__: these are the writers made.
+        made = [self.__dict__[name] for name in ("text", "cover", "template", "chart") if name in self.__dict__]
+        return {f"{w.generator} {w.model_id}": w.load_time_ms for w in made if w.load_time_ms > 0}

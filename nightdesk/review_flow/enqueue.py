@@ -1,6 +1,6 @@
 """Checked drafts -> the editors' review queue.
 
-After the content DAG's ``check_drafts``, every draft of the date has its final status
+After the content DAG's ``write_drafts``, every draft of the date has its final status
 (``checked_ok`` or ``checked_failed``) and a row per check in ``draft_checks``. This
 module reads them in one query (``warehouse/sql/review_candidates.sql``), turns each
 draft into a :class:`~nightdesk.review.views.NewItem` and hands them to
