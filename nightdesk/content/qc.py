@@ -52,8 +52,9 @@ def check_and_repair(wh: Warehouse, run: RunContext, settings: Settings | None =
     """Rewrite failed drafts, check unchecked ones, until every draft is final; returns counts.
 
     :param writers: the task's writers: regeneration then reuses the model its generation
-        loaded; by default a set of its own. ``failed`` counts the drafts whose last
-        rewrite failed alone (logged as an error): they are owed it again by the next try.
+        loaded; by default a set of its own. A draft that failed alone (logged as an
+        error) is owed its next attempt like one that failed its checks; ``failed`` counts
+        those even a writer of last resort could not write.
     """
     settings = settings or get_settings()
     records.restore_lost_drafts(wh, run, store.load(wh, run.logical_date), CONTENT_KINDS)
@@ -61,35 +62,47 @@ def check_and_repair(wh: Warehouse, run: RunContext, settings: Settings | None =
     repairs = _Repairs(writers or Writers(catalog, settings), settings)
     checker = _Checker(wh, settings, run.logical_date, catalog)
     counts = {"checked": 0, "failed_attempts": 0, "regenerated": 0, "fallbacks": 0}
-    unwritten: set[tuple[str, str]] = set()
     # Each round rewrites what the previous one failed, then checks what is unchecked.
     # Attempts only grow and a fallback is final, so a fresh run is done after
     # MODEL_ATTEMPTS + 1 rounds (the last writes the fallbacks) and sees so in the next.
     for _ in range(MODEL_ATTEMPTS + 2):
-        repaired = _repair(wh, run, repairs, counts, unwritten)
+        repaired = _repair(wh, run, repairs, counts)
         pending = wh.query_df((_SQL / "drafts_to_check.sql").read_text(), {"d": run.logical_date})
         if not repaired and pending.empty:
             break
         _check(wh, run, checker, pending, counts)
-    return {**counts, "failed": len(unwritten)}
+    return {**counts, "failed": len(_failed_alone(wh, run.logical_date))}
 
 
-def _repair(wh: Warehouse, run: RunContext, repairs: _Repairs, counts: dict[str, int],
-            unwritten: set[tuple[str, str]]) -> int:
-    """Write the next attempt of every draft that failed and is owed one; returns how many.
+def _failed_alone(wh: Warehouse, day: dt.date) -> list[tuple]:
+    """(story, kind, facts digest, latest attempt, its generator) of every draft whose
+    latest try failed alone and that no later draft replaced."""
+    return wh.query_rows((_SQL / "items_failed_alone.sql").read_text(), {"d": day})
 
-    ``unwritten`` holds the (story, kind) whose latest rewrite failed alone; a draft leaves
-    it when a later round rewrites it.
-    """
+
+def _repair(wh: Warehouse, run: RunContext, repairs: _Repairs, counts: dict[str, int]) -> int:
+    """Write the next attempt of every draft that failed its checks or failed alone and is
+    owed one; returns how many."""
     owed = wh.query_df((_SQL / "drafts_to_repair.sql").read_text(),
                        {"d": run.logical_date, "final": list(FALLBACK_GENERATORS)})
-    failed = [WorkItem(FactSheet.from_json(d["facts_json"]), d["content_kind"], int(d["attempt"]) + 1)
-              for d in owed.to_dict("records")]
+    items = {(item.sheet.story_id, item.kind): item for item in (
+        WorkItem(FactSheet.from_json(d["facts_json"]), d["content_kind"], int(d["attempt"]) + 1)
+        for d in owed.to_dict("records"))}
+    # A draft that failed alone (no draft, or none as recent as its latest try) is owed the
+    # attempt after that try; where both apply, the later attempt wins.
+    alone = [row for row in _failed_alone(wh, run.logical_date) if row[4] not in FALLBACK_GENERATORS]
+    if alone:
+        sheets = {sheet.story_id: sheet for sheet in store.load(wh, run.logical_date)}
+        for story_id, kind, digest, attempt, _ in alone:
+            sheet = sheets.get(story_id)
+            if sheet is not None and sheet.digest == digest:
+                known = items.get((story_id, kind))
+                if known is None or known.attempt <= int(attempt):
+                    items[(story_id, kind)] = WorkItem(sheet, kind, int(attempt) + 1)
+    failed = list(items.values())
     for writer, items in repairs.plan(failed):
         written = write_items(wh, run, writer, items)
         counts["fallbacks" if writer.generator in FALLBACK_GENERATORS else "regenerated"] += written.ok
-        unwritten.difference_update((i.sheet.story_id, i.kind) for i in items)
-        unwritten.update((i.sheet.story_id, i.kind) for i in written.failed)
     return len(failed)
 
 
