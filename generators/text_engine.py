@@ -16,8 +16,8 @@ on which rows it shared a step with (up to floating-point differences of the bat
 shape). A locked row's logits are masked by its fact lock before sampling; masks are
 filled only for locked rows.
 
-Failures stay with their request: a lock that cannot be built or refuses a token, or a
-prompt too long for the model, ends that request with its exception while the others go
+Failures stay with their request: a lock that cannot be built or refuses a token, or an
+empty prompt, ends that request with its exception while the others go
 on. Out of memory halves the slots and re-queues the rows in flight (from scratch, so
 their output is what it would have been); only a request that runs out of memory alone in
 one slot fails with it.
@@ -154,14 +154,11 @@ class ContinuousEngine:
         if admissible:
             yield from _Run(self, jobs, admissible, slots).groups()
 
-    def _reject(self, job: Job) -> Exception | None:
-        if not job.prompt:
-            return ValueError("the prompt has no tokens")
-        limit = getattr(self.model.config, "max_position_embeddings", None)
-        if limit is not None and len(job.prompt) + job.max_new_tokens > limit:
-            return ValueError(f"{len(job.prompt)} prompt tokens + {job.max_new_tokens} new tokens exceed "
-                              f"the model's {limit} positions")
-        return None
+    @staticmethod
+    def _reject(job: Job) -> Exception | None:
+        # No check against the model's max_position_embeddings: like ``generate``, RoPE
+        # models run past it (worse text, not an error).
+        return ValueError("the prompt has no tokens") if not job.prompt else None
 
 
 class _Run:
