@@ -4,9 +4,11 @@ pipeline or the chart renderer. Each loads its model once and works in batches."
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Protocol
 
+from nightdesk.content import records
 from nightdesk.content.prompts import Prompt, cover_prompt, template_prompt, text_prompt
 from nightdesk.content.records import Generation, WorkItem
 from nightdesk.settings import Settings
@@ -82,22 +84,34 @@ class ModelTextWriter:
                 seed=seed_for(self.settings, item.attempt), lock=self._lock(item.sheet))))
         return out
 
+    def stream(self, items: Sequence[WorkItem]) -> Iterator[list[Generation]]:
+        """Generations as they finish, in the groups that finished together; an item that failed alone is an error row."""
+        for group in self._stream(items):
+            yield [generation for _, generation in group]
+
     def write(self, items: Sequence[WorkItem]) -> list[Generation]:
-        prompts, requests = zip(*self.requests(items), strict=True) if items else ((), ())
-        results = self._model().generate(requests, batch_size=self.settings.text_batch_size)
-        decoding = self.settings.text_decoding
-        return [
-            Generation(
-                item=item, prompt=prompt, generator=self.generator, model_id=r.model_id, model_revision=r.revision,
-                output=self._finish(item.kind, r),
-                params={**r.params, "hit_token_limit": r.hit_token_limit, "decoding": decoding},
-                input_tokens=r.input_tokens, output_tokens=r.output_tokens,
-                latency_ms=1000 * r.latency_s, time_to_first_token_ms=1000 * r.time_to_first_token_s,
-                device=r.device, batch_size=r.batch_size, seed=r.seed,
-                batch_id=r.batch_id, first_token_at=r.first_token_at, finished_at=r.finished_at,
-            )
-            for item, prompt, r in zip(items, prompts, results, strict=True)
-        ]
+        """Every item's generation, in item order (collected from :meth:`stream`)."""
+        done = dict(pair for group in self._stream(items) for pair in group)
+        return [done[index] for index in range(len(items))]
+
+    def _stream(self, items: Sequence[WorkItem]) -> Iterator[list[tuple[int, Generation]]]:
+        pairs = self.requests(items)
+        groups = self._model().stream_groups([request for _, request in pairs], batch_size=self.settings.text_batch_size)
+        for group in groups:
+            yield [(i, self._generation(items[i], pairs[i][0], outcome)) for i, outcome in group]
+
+    def _generation(self, item: WorkItem, prompt: Prompt, r: TextResult | Exception) -> Generation:
+        if isinstance(r, Exception):
+            return records.failure(item, self.generator, self.model_id, r, batch_id=uuid.uuid4().hex)
+        return Generation(
+            item=item, prompt=prompt, generator=self.generator, model_id=r.model_id, model_revision=r.revision,
+            output=self._finish(item.kind, r),
+            params={**r.params, "hit_token_limit": r.hit_token_limit, "decoding": self.settings.text_decoding},
+            input_tokens=r.input_tokens, output_tokens=r.output_tokens,
+            latency_ms=1000 * r.latency_s, time_to_first_token_ms=1000 * r.time_to_first_token_s,
+            device=r.device, batch_size=r.batch_size, seed=r.seed,
+            batch_id=r.batch_id, first_token_at=r.first_token_at, finished_at=r.finished_at,
+        )
 
 
 def _standing_names(sheet: FactSheet) -> set[str]:
