@@ -208,3 +208,25 @@ def test_writer_streams_each_item_once_and_writes_in_item_order(tiny_lm):
     assert sorted(g.item.key for g in streamed) == sorted(item.key for item in items)
     assert [g.item for g in written] == items
     assert all(g.status == "ok" and g.batch_size == 2 and g.output_tokens > 0 for g in written)
+
+
+def test_a_repeated_decode_step_changes_nothing(tiny_lm):
+    """The CUDA-graph decoder warms up by running its first step more than once: that must be harmless."""
+    (job,) = _jobs(tiny_lm, REQUESTS[:1])
+    width = len(job.prompt)
+
+    def decode(repeats: int) -> list[torch.Tensor]:
+        decoder = SlotDecoder(tiny_lm.model, 2, width + 4)
+        with torch.inference_mode():
+            token = decoder.prefill([1], [job.prompt]).argmax(-1)
+            logits = []
+            for step in range(3):
+                tokens, columns, positions = (torch.tensor([0, int(token)]), torch.tensor([width + 3, width + step]),
+                                              torch.tensor([0, width + step]))
+                for _ in range(repeats if step == 0 else 1):
+                    out = decoder.step(tokens, columns, positions)
+                logits.append(out[1].clone())
+                token = out[1].argmax()
+        return logits
+
+    assert all(torch.equal(a, b) for a, b in zip(decode(1), decode(3), strict=True))
