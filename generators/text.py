@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import torch
 
     from generators.fact_lock import FactLock
-    from generators.text_engine import Finished
+    from generators.text_engine import ContinuousEngine, Finished
     from generators.text_model import LoadedCausalLM
 
 Engine = Literal["continuous", "generate"]
@@ -128,6 +128,7 @@ class TextGenerator:
         eos_ids = eos if isinstance(eos, list) else [] if eos is None else [eos]
         self._end_ids = frozenset([*eos_ids, lm.tokenizer.pad_token_id])
         self._lock: FactLock | None = None
+        self._engine: ContinuousEngine | None = None
 
     def _fact_lock(self) -> FactLock:
         """The lock over this model's tokenizer, built on the first locked request."""
@@ -181,9 +182,10 @@ class TextGenerator:
             Job(tuple(prompt_ids), request.max_new_tokens, request.stop, request.lock, f"{request.seed}\x00{prompt}")
             for request, prompt, prompt_ids in zip(requests, prompts, ids, strict=True)
         ]
-        engine = ContinuousEngine(self.lm.model, self.lm.tokenizer, end_ids=self._end_ids,
-                                  sampler=Sampler(self.temperature, self.top_p), fact_lock=self._fact_lock)
-        for group in engine.run(jobs, slots=batch_size):
+        if self._engine is None:
+            self._engine = ContinuousEngine(self.lm.model, self.lm.tokenizer, end_ids=self._end_ids,
+                                            sampler=Sampler(self.temperature, self.top_p), fact_lock=self._fact_lock)
+        for group in self._engine.run(jobs, slots=batch_size):
             yield [(i, outcome if isinstance(outcome, Exception) else self._continuous_result(requests[i], jobs[i].prompt, outcome))
                    for i, outcome in group]
 
