@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 #: costs for a handful of rows on a GPU, so waiting for a few free slots wastes little;
 #: not yet measured on a GPU (issue 13).
 REFILL_FRACTION = 0.125
+#: Cache columns are allocated in blocks of this many.
+LENGTH_BLOCK = 16
 
 
 @dataclass(frozen=True)
@@ -184,8 +186,10 @@ class _Run:
     def __init__(self, engine: ContinuousEngine, jobs: Sequence[Job], indices: list[int], slots: int) -> None:
         self.engine, self.jobs = engine, jobs
         self.queue = deque(sorted(indices, key=lambda i: len(jobs[i].prompt)))
-        # Every wave's prompts are padded to its longest, at most the longest of all.
-        self.length = max(len(jobs[i].prompt) for i in indices) + max(jobs[i].max_new_tokens for i in indices)
+        # Every wave's prompts are padded to its longest, at most the longest of all. Rounded
+        # up to whole blocks: CUDA's memory-efficient attention wants the mask's rows aligned.
+        longest = max(len(jobs[i].prompt) for i in indices) + max(jobs[i].max_new_tokens for i in indices)
+        self.length = -(-longest // LENGTH_BLOCK) * LENGTH_BLOCK
         self._resize(min(slots, len(indices)))
 
     def groups(self) -> Iterator[list[tuple[int, Outcome]]]:

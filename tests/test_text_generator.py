@@ -159,6 +159,21 @@ def test_smollm2_writes_a_batch_of_texts(smollm2):
     assert all(result.model_id == "smollm2" and result.revision == smollm2.revision for result in results)
 
 
+def test_smollm2_continuous_engine_equals_generate_under_greedy(smollm2):
+    """A real model and tokenizer: the engine's slots, refilled, give ``generate``'s texts (tests/test_text_engine.py has the rest)."""
+    requests = [
+        TextRequest(user="Write a headline: storms delay flights out of JFK by 40 minutes.", max_new_tokens=12),
+        TextRequest(user="In one sentence, why do flights get delayed?", max_new_tokens=20),
+        TextRequest(user="Name one New York airport.", max_new_tokens=6),
+    ]
+
+    continuous = TextGenerator(smollm2, temperature=0).generate(requests, batch_size=2)
+    alone = TextGenerator(smollm2, temperature=0, engine="generate").generate(requests, batch_size=1)
+
+    assert [(r.text, r.output_tokens) for r in continuous] == [(r.text, r.output_tokens) for r in alone]
+    assert all(r.text for r in continuous)
+
+
 def test_smollm2_locked_writes_only_the_sheets_figures(smollm2):
     """2 seeds x 4 kinds through the writer's own requests (token limits capped at 48 for CI time)."""
     sheet = sheet_for("stock_movers")
