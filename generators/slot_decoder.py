@@ -33,7 +33,11 @@ class Decoder(Protocol):
     length: int
 
     def prefill(self, rows: Sequence[int], prompts: Sequence[Sequence[int]]) -> torch.Tensor:
-        """Write each prompt into its row; the float32 logits of each prompt's last token, ``(len(rows), vocab)``."""
+        """Write each prompt into its row; the float32 logits of each prompt's last token, ``(len(rows), vocab)``.
+
+        The prompts fill columns ``0..P-1`` of their rows, ``P`` the longest of them (shorter
+        ones left-padded): a row's first generated token goes to column ``P``.
+        """
         ...
 
     def step(self, tokens: torch.Tensor, columns: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
