@@ -1,17 +1,22 @@
-"""Text throughput: one request per ``generate`` call versus batched calls, or free versus fact-locked decoding.
+"""Text throughput: one request at a time versus batched, free versus fact-locked decoding, or engine versus engine.
 
 Both modes use the same loaded model, the same requests (prompts, seeds, token limits)
 and the same sampling settings, one after the other, so the difference between the two
-figures is the batching alone (``--compare batching``) or the fact lock alone
+figures is the batching alone (``--compare batching``), the fact lock alone
 (``--compare decoding``: both batched, the locked run allowing only the prompts' own
-figures, as ``generators.fact_lock.lock_grammar`` builds it for a fact sheet). Each mode is warmed up first (kernel selection, allocator
-growth). Tokens/s counts generated text tokens only: the padding a finished row keeps
-producing while its batch runs on is work the batched mode pays for but does not get.
+figures, as ``generators.fact_lock.lock_grammar`` builds it for a fact sheet) or the
+engine alone (``--compare engines``: ``model.generate`` per batch versus the continuous
+engine with as many slots, both free or, with ``--locked``, both locked). ``--engine``
+picks the engine of the first two comparisons. Each mode is warmed up first (kernel
+selection, allocator growth). Tokens/s counts generated text tokens only: the padding a
+finished row keeps producing while its batch runs on is work the batched mode pays for
+but does not get.
 
     python benchmarks/text_throughput.py --model smollm2 --n 8 --max-new-tokens 32 --batch-size 8
     python benchmarks/text_throughput.py --model tiny --n 64 --batch-size 16
     python benchmarks/text_throughput.py --model qwen2.5-0.5b-random --n 64 --batch-size 16   # GPU
     python benchmarks/text_throughput.py --model smollm2 --n 16 --max-new-tokens 64 --compare decoding
+    python benchmarks/text_throughput.py --model smollm2 --n 16 --max-new-tokens 32 --batch-size 8 --compare engines --locked
 """
 
 from __future__ import annotations
@@ -63,21 +68,24 @@ def main() -> None:
     print(f"device {lm.device} {str(lm.dtype).removeprefix('torch.')}, {_threads()}; "
           f"{args.n} requests x up to {args.max_new_tokens} new tokens, temperature {args.temperature}")
 
-    generator = TextGenerator(lm, temperature=args.temperature)
+    generator = TextGenerator(lm, temperature=args.temperature, engine=args.engine)
     requests = [
         TextRequest(user=PROMPTS[i % len(PROMPTS)], system=SYSTEM, max_new_tokens=args.max_new_tokens, seed=args.seed)
         for i in range(args.n)
     ]
+    grammar = lock_grammar(figures_of(FIGURES))
+    locked = [replace(request, lock=grammar) for request in requests]
 
     # 2. Warm up each mode, then time both on the same requests
     if args.compare == "batching":
-        modes = {"one at a time": (1, requests), f"batched x{args.batch_size}": (args.batch_size, requests)}
+        modes = {"one at a time": (generator, 1, requests), f"batched x{args.batch_size}": (generator, args.batch_size, requests)}
+    elif args.compare == "decoding":
+        modes = {"free": (generator, args.batch_size, requests), "locked": (generator, args.batch_size, locked)}
     else:
-        grammar = lock_grammar(figures_of(FIGURES))
-        locked = [replace(request, lock=grammar) for request in requests]
-        modes = {"free": (args.batch_size, requests), "locked": (args.batch_size, locked)}
+        modes = {engine: (TextGenerator(lm, temperature=args.temperature, engine=engine), args.batch_size,
+                          locked if args.locked else requests) for engine in ("generate", "continuous")}
     runs: dict[str, tuple[float, list[TextResult]]] = {}
-    for label, (batch_size, mode_requests) in modes.items():
+    for label, (generator, batch_size, mode_requests) in modes.items():
         generator.generate(mode_requests[:batch_size], batch_size=batch_size)
         started = time.perf_counter()
         results = generator.generate(mode_requests, batch_size=batch_size)
@@ -93,6 +101,8 @@ def main() -> None:
     ratio = (_tokens(second) / second_s) / (_tokens(first) / first_s)
     if args.compare == "batching":
         print(f"batching speed-up in tokens/s: {ratio:.2f}x")
+    elif args.compare == "engines":
+        print(f"continuous/generate speed-up in tokens/s: {ratio:.2f}x ({'locked' if args.locked else 'free'})")
     else:
         per_token = 1000 * (second_s / _tokens(second) - first_s / _tokens(first))
         print(f"locked/free wall time: {second_s / first_s:.2f}x; time per output token: {1 / ratio:.2f}x "
@@ -131,8 +141,12 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--device", default=None, help="torch device (default: cuda when available, else cpu)")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads (default: torch's choice, one per core); on a busy machine 1 can be faster")
-    parser.add_argument("--compare", choices=["batching", "decoding"], default="batching",
-                        help="batching: one at a time vs batched; decoding: free vs fact-locked, both batched")
+    parser.add_argument("--compare", choices=["batching", "decoding", "engines"], default="batching",
+                        help="batching: one at a time vs batched; decoding: free vs fact-locked, both batched; "
+                             "engines: model.generate vs the continuous engine, same batch")
+    parser.add_argument("--engine", choices=["continuous", "generate"], default="continuous",
+                        help="the engine of --compare batching and decoding")
+    parser.add_argument("--locked", action="store_true", help="--compare engines with fact-locked requests")
     parser.add_argument("--workdir", default=None, help="where a random model is built, or reused from")
     return parser.parse_args()
 

@@ -2,28 +2,37 @@
 
 Editors and QC checks need to know how a draft was produced and what it cost: every
 result carries the model revision, seed, generation settings, token counts, latency and
-time to first token. Requests are grouped into batches that can share one
-``model.generate`` call (same length limit, stop strings and seed) because a batch costs
-little more wall time than one request on a GPU. Sampling draws for a whole batch from
-one seeded stream, so a text is reproducible given the same requests, batch size, seed,
-model revision and device. A request may carry a grammar its tokens must follow (the
-fact lock, ``generators/fact_lock.py``); the lock masks the logits of its row only.
+time to first token. Two engines make the tokens. The default, ``continuous``
+(``generators/text_engine.py``), keeps a fixed number of slots busy: a request that
+finishes gives its slot to the next one, and each result comes out as it finishes
+(:meth:`TextGenerator.stream`). ``generate`` groups requests that can share one
+``model.generate`` call (same length limit, stop strings and seed), kept to compare
+against. Both sample the same way (greedy, or temperature and top-p) from seeded
+streams, so a text is reproducible given the same requests, batch size, seed, model
+revision and device, and both turn tokens into a result the same way
+(:meth:`TextGenerator._text_of`). A request may carry a grammar its tokens must follow
+(the fact lock, ``generators/fact_lock.py``); the lock masks the logits of its row only.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     import torch
 
     from generators.fact_lock import FactLock
+    from generators.text_engine import ContinuousEngine, Finished
     from generators.text_model import LoadedCausalLM
+
+Engine = Literal["continuous", "generate"]
+ENGINES: tuple[Engine, ...] = ("continuous", "generate")
 
 
 @dataclass(frozen=True)
@@ -32,8 +41,9 @@ class TextRequest:
 
     :param stop: strings that end the text: output is cut at the earliest occurrence of
         any of them (the stop string itself is dropped), and generation of that row stops.
-    :param seed: seeds the sampling of the batch this request lands in; requests with
-        different seeds never share a batch.
+    :param seed: seeds the sampling: of this request's own stream (with its prompt) in the
+        continuous engine, of its batch's stream in ``generate`` (requests with different
+        seeds never share a batch there).
     :param lock: a grammar (llguidance Lark, e.g. :func:`generators.fact_lock.lock_grammar`)
         the text must follow token by token; ``None`` decodes freely. Locked and free
         requests may share a batch.
@@ -60,16 +70,19 @@ class TextResult:
     :param input_tokens: prompt tokens of this request, padding excluded.
     :param output_tokens: generated tokens before the first end-of-sequence or padding
         token (the tokens that carry text, stop strings included).
-    :param latency_s: wall time of the ``generate`` call that made this text together with
-        ``batch_size - 1`` others.
-    :param time_to_first_token_s: from the start of that call until the first token's
-        logits were ready (prompt prefill plus one step), shared by the batch.
-    :param params: the generation settings passed to ``model.generate``.
+    :param latency_s: continuous engine: this request's own time from its admission
+        (prefill) to its last token, while sharing steps with ``batch_size - 1`` others;
+        ``generate``: the wall time of the call that made it and ``batch_size - 1`` others.
+    :param time_to_first_token_s: from admission (or the call's start) until its first
+        token was sampled: the prompt's prefill plus one step.
+    :param params: the generation settings (as ``model.generate`` takes them).
     :param hit_token_limit: the text ran to ``max_new_tokens`` with no end token and no stop
         string: it was cut off, probably mid-sentence (see :func:`whole_sentences`).
-    :param batch_id: names the ``generate`` call; the results of one call share it.
-    :param first_token_at: when that call's first token logits were ready, and
-        ``finished_at`` when it returned (seconds since the epoch, for the log's timestamps).
+    :param batch_size: the slots of the continuous run, or the rows of the ``generate`` call.
+    :param batch_id: names the continuous run (its slot group: a new one after
+        out-of-memory halves the slots) or the ``generate`` call.
+    :param first_token_at: when the first token was ready, and ``finished_at`` when the
+        text was (seconds since the epoch, for the log's timestamps).
     """
 
     text: str
@@ -90,18 +103,24 @@ class TextResult:
 
 
 class TextGenerator:
-    """Generates texts with one loaded causal LM; load once, then call :meth:`generate` per batch of work.
+    """Generates texts with one loaded causal LM; load once, then call :meth:`stream` or :meth:`generate` per batch of work.
 
     ``temperature`` 0 means greedy decoding; above 0, sampling with that temperature and
     nucleus ``top_p`` (top-k filtering off, so the two settings say everything).
+
+    :param engine: ``continuous`` (default) or ``generate``, see the module docstring.
     """
 
-    def __init__(self, lm: LoadedCausalLM, *, temperature: float = 0.7, top_p: float = 0.9) -> None:
+    def __init__(self, lm: LoadedCausalLM, *, temperature: float = 0.7, top_p: float = 0.9,
+                 engine: Engine = "continuous") -> None:
         if temperature < 0:
             raise ValueError(f"temperature must be >= 0 (0 = greedy), got {temperature}")
         if not 0 < top_p <= 1:
             raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
         self.lm = lm
+        self.engine = engine
         self.temperature = temperature
         self.top_p = top_p
         self._chat = bool(getattr(lm.tokenizer, "chat_template", None))
@@ -109,6 +128,7 @@ class TextGenerator:
         eos_ids = eos if isinstance(eos, list) else [] if eos is None else [eos]
         self._end_ids = frozenset([*eos_ids, lm.tokenizer.pad_token_id])
         self._lock: FactLock | None = None
+        self._engine: ContinuousEngine | None = None
 
     def _fact_lock(self) -> FactLock:
         """The lock over this model's tokenizer, built on the first locked request."""
@@ -119,18 +139,76 @@ class TextGenerator:
         return self._lock
 
     def generate(self, requests: Sequence[TextRequest], *, batch_size: int) -> list[TextResult]:
-        """One result per request, in request order, from batches of at most ``batch_size``."""
+        """One result per request, in request order, from ``batch_size`` slots (or batches of at most that).
+
+        All or nothing: when a request fails alone, the others still run to the end, then
+        its exception is raised (the first by index). :meth:`stream` hands out the others.
+        """
+        outcomes = dict(self.stream(requests, batch_size=batch_size))
+        failed = [outcomes[index] for index in range(len(requests)) if isinstance(outcomes[index], Exception)]
+        if failed:
+            raise failed[0]
+        return [outcomes[index] for index in range(len(requests))]
+
+    def stream(self, requests: Sequence[TextRequest], *, batch_size: int) -> Iterator[tuple[int, TextResult | Exception]]:
+        """``(index into requests, result)`` as each request finishes; a request that failed alone gives its exception.
+
+        Every index comes exactly once. Raises only for a failure no single request explains
+        (the model cannot run at all).
+        """
+        return itertools.chain.from_iterable(self.stream_groups(requests, batch_size=batch_size))
+
+    def stream_groups(self, requests: Sequence[TextRequest], *,
+                      batch_size: int) -> Iterator[list[tuple[int, TextResult | Exception]]]:
+        """:meth:`stream` in the groups that finished together (one decode step, or one ``generate`` call).
+
+        For a caller that saves what finished as one write rather than one per request.
+        """
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if self.engine == "generate":
+            return self._generate_groups(requests, batch_size)
+        return self._continuous_groups(requests, batch_size)
+
+    def _continuous_groups(self, requests: Sequence[TextRequest],
+                           batch_size: int) -> Iterator[list[tuple[int, TextResult | Exception]]]:
+        from generators.text_engine import ContinuousEngine, Job, Sampler
+
+        if not requests:
+            return
+        prompts = [self._prompt(request) for request in requests]
+        ids = self.lm.tokenizer(prompts, add_special_tokens=not self._chat)["input_ids"]
+        jobs = [
+            Job(tuple(prompt_ids), request.max_new_tokens, request.stop, request.lock, f"{request.seed}\x00{prompt}")
+            for request, prompt, prompt_ids in zip(requests, prompts, ids, strict=True)
+        ]
+        if self._engine is None:
+            self._engine = ContinuousEngine(self.lm.model, self.lm.tokenizer, end_ids=self._end_ids,
+                                            sampler=Sampler(self.temperature, self.top_p), fact_lock=self._fact_lock)
+        for group in self._engine.run(jobs, slots=batch_size):
+            yield [(i, outcome if isinstance(outcome, Exception) else self._continuous_result(requests[i], jobs[i].prompt, outcome))
+                   for i, outcome in group]
+
+    def _continuous_result(self, request: TextRequest, prompt: Sequence[int], finished: Finished) -> TextResult:
+        text, n_output, cut_off = self._text_of(request, finished.tokens)
+        return TextResult(
+            text=text, input_tokens=len(prompt), output_tokens=n_output, latency_s=finished.latency_s,
+            time_to_first_token_s=finished.time_to_first_token_s, batch_size=finished.slots, device=self.lm.device,
+            model_id=self.lm.model_id, revision=self.lm.revision, seed=request.seed, params=self._params(request),
+            hit_token_limit=cut_off, batch_id=finished.run_id, first_token_at=finished.first_token_at,
+            finished_at=finished.finished_at,
+        )
+
+    def _generate_groups(self, requests: Sequence[TextRequest],
+                         batch_size: int) -> Iterator[list[tuple[int, TextResult | Exception]]]:
+        """One group per ``model.generate`` call; a failing call raises (no per-request isolation here)."""
         groups: dict[tuple[int, tuple[str, ...], int], list[int]] = {}
         for index, request in enumerate(requests):
             groups.setdefault((request.max_new_tokens, request.stop, request.seed), []).append(index)
-        results: dict[int, TextResult] = {}
         for indices in groups.values():
             for start in range(0, len(indices), batch_size):
                 batch = indices[start : start + batch_size]
-                results.update(zip(batch, self._generate_batch([requests[i] for i in batch]), strict=True))
-        return [results[index] for index in range(len(requests))]
+                yield list(zip(batch, self._generate_batch([requests[i] for i in batch]), strict=True))
 
     def _params(self, request: TextRequest) -> dict[str, Any]:
         sampling: dict[str, Any] = (
@@ -191,17 +269,10 @@ class TextGenerator:
         prompt_tokens = inputs["attention_mask"].sum(dim=1).tolist()
         results = []
         for request, tokens, n_input in zip(batch, new_tokens, prompt_tokens, strict=True):
-            n_output = next((i for i, token in enumerate(tokens) if token in self._end_ids), len(tokens))
-            text = lm.tokenizer.decode(tokens[:n_output], skip_special_tokens=True)
-            cut = _cut(text, request.stop)
-            cut_off = n_output >= request.max_new_tokens and cut == text
-            if request.lock and cut_off:
-                # Cut off by the limit, perhaps inside a figure: keep the whole-grammar prefix.
-                complete = self._fact_lock().complete_length(request.lock, tokens[:n_output])
-                cut = lm.tokenizer.decode(tokens[:complete], skip_special_tokens=True)
+            text, n_output, cut_off = self._text_of(request, tokens)
             results.append(
                 TextResult(
-                    text=cut.strip(),
+                    text=text,
                     input_tokens=int(n_input),
                     output_tokens=n_output,
                     latency_s=latency,
@@ -219,6 +290,23 @@ class TextGenerator:
                 )
             )
         return results
+
+    def _text_of(self, request: TextRequest, tokens: Sequence[int]) -> tuple[str, int, bool]:
+        """The text of a request's generated ``tokens``, its output token count and whether the limit cut it.
+
+        Tokens count up to the first end or padding token; the text is cut at the first stop
+        string. A locked text cut by the limit, perhaps inside a figure, keeps only its
+        longest prefix that is a whole text of its grammar.
+        """
+        decode = self.lm.tokenizer.decode
+        n_output = next((i for i, token in enumerate(tokens) if token in self._end_ids), len(tokens))
+        text = decode(tokens[:n_output], skip_special_tokens=True)
+        cut = _cut(text, request.stop)
+        cut_off = n_output >= request.max_new_tokens and cut == text
+        if request.lock and cut_off:
+            complete = self._fact_lock().complete_length(request.lock, tokens[:n_output])
+            cut = decode(tokens[:complete], skip_special_tokens=True)
+        return cut.strip(), n_output, cut_off
 
     def _add_locks(self, batch: Sequence[TextRequest]) -> list[int | None]:
         """The lock's request index of each row (``None``: free); empty when no row is locked."""

@@ -172,6 +172,22 @@ def test_comparisons_between_two_figures_agree_with_their_values(bad, good):
     _one_naming(_failing([check_facts(swapped, sheet)]), "comparison")
 
 
+def test_a_figure_bound_to_two_facts_of_equal_value_is_compared_without_error():
+    """EWR's delay and its trailing average are both 15.2: one mention may be bound to either."""
+    from nightdesk.checks.clauses import Bound, Clauses
+    from nightdesk.checks.directions import comparisons
+
+    text = "Delays of 15.2 minutes were above 14.0 minutes."
+    first, second = [(text.index(f), text.index(f) + len(f)) for f in ("15.2", "14.0")]
+    figures = [Bound("avg_dep_delay_min", first, "figure"), Bound("trailing_avg_delay_min", first, "figure"),
+               Bound("avg_dep_delay_min", second, "figure")]
+
+    def found(bound):
+        return [f.message for f in comparisons(Clauses(text, [first, second]), EWR.facts, bound, set(), ["up: above"])]
+
+    assert found(figures) == found([figures[0], figures[2]])
+
+
 # --- time, claims, grounding -----------------------------------------------------------
 
 

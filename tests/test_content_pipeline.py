@@ -197,13 +197,23 @@ def test_templates_and_charts_need_no_model(warehouse, content_run, monkeypatch)
 
 def test_model_calls_log_their_batch_times_and_load(content_run, warehouse):
     """Per request: the batch it ran in, when it was handed over, got its first token and
-    finished, its share of the batch's wall time, and the task's model load time."""
+    finished, its share of the device's time, and the task's model load time.
+
+    A diffusion batch is one call whose rows share its wall time. The text engine's rows
+    share a run of ``batch_size`` slots, each with its own time from admission to finish
+    (``latency_ms``, of which ``time_to_first_token_ms``): both end at the same admission.
+    """
     log = warehouse.query_df("SELECT * FROM generation_log FINAL WHERE logical_date = {d:Date}", {"d": DAYS[-1]})
     model = log[log.generator.isin(["transformers", "diffusers"])]
-    for _, batch in model.groupby("batch_id"):
+    for _, batch in model[model.generator == "diffusers"].groupby("batch_id"):
         assert len(batch) == batch.batch_size.iloc[0] and batch.latency_ms.nunique() == 1
         assert abs(batch.device_seconds.sum() - batch.latency_ms.iloc[0] / 1000) < 1e-6
     text = model[model.generator == "transformers"]
+    for _, run in text.groupby("batch_id"):
+        assert len(run) >= run.batch_size.iloc[0]  # every slot was used
+    admitted_first = _epoch_s(text.first_token_at) - text.time_to_first_token_ms / 1000
+    admitted_last = _epoch_s(text.finished_at) - text.latency_ms / 1000
+    assert ((admitted_first - admitted_last).abs() < 0.01).all()  # DateTime64(3): millisecond rounding
     assert text.first_token_at.notna().all()
     assert ((text.enqueued_at <= text.first_token_at) & (text.first_token_at <= text.finished_at)).all()
     assert model[model.generator == "diffusers"].first_token_at.isna().all()
@@ -215,6 +225,12 @@ def test_model_calls_log_their_batch_times_and_load(content_run, warehouse):
     assert (log[log.generator.isin(["template", "chart"])].load_time_ms == 0).all()
     assert set(text.prompt_name) == {f"text_prompt/{k}" for k in text.content_kind.unique()}
     assert (log.try_number == 1).all()
+
+
+def _epoch_s(column):
+    import pandas as pd
+
+    return (pd.to_datetime(column, utc=True) - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
 
 
 def test_status_counts_call_errors_and_failed_checks_apart(content_run, warehouse):

@@ -136,6 +136,24 @@ def test_fill_bitmasks_fills_each_requests_row(tiny_lm):
     assert not allowed(1, digit)  # "77" is no figure
 
 
+def test_requests_of_one_grammar_advance_apart(tiny_lm):
+    """The grammar is compiled once; each request steps its own copy of the matcher."""
+    lock = FactLock(tiny_lm.tokenizer, vocab_size=tiny_lm.model.config.vocab_size)
+    digit = tiny_lm.tokenizer.convert_tokens_to_ids("7")
+    grammar = lock_grammar(("7 days",))
+    first, second = lock.add(grammar), lock.add(grammar)
+    lock.accept(first, digit)
+    bitmask = lock.allocate_bitmask(2)
+    lock.fill_bitmasks(bitmask, [(first, 0), (second, 1)])
+
+    def allowed(row: int) -> bool:
+        return bool((int(bitmask[row, digit // 32]) >> (digit % 32)) & 1)
+
+    assert not allowed(0) and allowed(1)  # "77" is no figure; the second request has written nothing yet
+    with pytest.raises(FactLockError, match="invalid"):
+        lock.add("start: (")
+
+
 def test_setting_rejects_unknown_decoding(monkeypatch):
     monkeypatch.setenv("NIGHTDESK_TEXT_DECODING", "loose")
     with pytest.raises(ValueError, match="NIGHTDESK_TEXT_DECODING='loose' is not one of locked, figures, free"):

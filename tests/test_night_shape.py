@@ -118,3 +118,34 @@ def test_the_night_loads_each_model_once_and_logs_what_it_cost(warehouse, tiny_m
     [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("model load time in this task")]
     assert f"transformers {lm} {text.load_time_ms.iloc[0]:.0f} ms" in line
     assert f"diffusers {sd} {covers.load_time_ms.iloc[0]:.0f} ms" in line
+
+
+def test_a_draft_that_fails_alone_with_the_model_moves_on_to_new_seeds_and_then_the_template(
+        warehouse, tiny_models, monkeypatch):
+    """Its prompt cannot be built (the sheet lacks its ticker): each try is logged as an
+    error and owed the next attempt, two more by the model under new seeds, then the
+    template, as a draft that fails its checks is; the template cannot write it either,
+    so the task fails for it alone, after every other draft was written and checked."""
+    from nightdesk.content.qc import MODEL_ATTEMPTS
+
+    day = dt.date(2012, 11, 17)
+    lm, _ = tiny_models
+    monkeypatch.setenv("NIGHTDESK_TEXT_MODEL", str(lm))
+    monkeypatch.delenv("NIGHTDESK_IMAGE_MODEL", raising=False)
+    good, broken = _sheets(day, ["AAPL", "MSFT"])
+    broken = dataclasses.replace(broken, facts=tuple(f for f in broken.facts if f.kind != "entity"))
+    store.save(warehouse, day, [good, broken])
+
+    with pytest.raises(ItemsFailed, match=f"{day}: 4"):
+        write_drafts(warehouse, [RunContext(day, "test", "alone-with-a-model")])
+
+    log = _log(warehouse, day)
+    errors = log[log.story_id == broken.story_id].sort_values("attempt")
+    for kind in TEXT_KINDS:
+        tries = errors[errors.content_kind == kind]
+        assert list(tries.attempt) == list(range(1, MODEL_ATTEMPTS + 2)), kind
+        assert list(tries.generator) == ["transformers"] * MODEL_ATTEMPTS + ["template"], kind
+        assert set(tries.status) == {"error"}
+    drafts = warehouse.query_df("SELECT * FROM drafts FINAL WHERE logical_date = {d:Date}", {"d": day})
+    assert {(good.story_id, kind) for kind in TEXT_KINDS} <= set(zip(drafts.story_id, drafts.content_kind))
+    assert set(drafts.status) <= {"checked_ok", "checked_failed"}

@@ -79,13 +79,17 @@ def test_greedy_decoding_ignores_the_seed(tiny_lm):
     assert generator.generate(PROMPTS[:1], batch_size=1)[0].params == {"do_sample": False, "max_new_tokens": 8}
 
 
-def test_each_request_gets_its_own_token_limit(tiny_lm):
+@pytest.mark.parametrize(("engine", "batch_sizes"), [
+    ("generate", [2, 1, 2]),  # one call per token limit
+    ("continuous", [3, 3, 3]),  # one run, as many slots as requests (up to batch_size)
+])
+def test_each_request_gets_its_own_token_limit(tiny_lm, engine, batch_sizes):
     short = TextRequest(user="Headline", max_new_tokens=3, seed=4)
     long = TextRequest(user="Headline", max_new_tokens=20, seed=4)
 
-    results = TextGenerator(tiny_lm).generate([short, long, short], batch_size=8)
+    results = TextGenerator(tiny_lm, engine=engine).generate([short, long, short], batch_size=8)
 
-    assert [result.batch_size for result in results] == [2, 1, 2]
+    assert [result.batch_size for result in results] == batch_sizes
     assert [result.params["max_new_tokens"] for result in results] == [3, 20, 3]
     assert 0 < results[0].output_tokens <= 3
     assert 3 < results[1].output_tokens <= 20
@@ -93,7 +97,7 @@ def test_each_request_gets_its_own_token_limit(tiny_lm):
 
 def test_stop_string_cuts_the_text(tiny_lm):
     generator = TextGenerator(tiny_lm)
-    request = TextRequest(user="Write the evening brief.", max_new_tokens=24, seed=5)
+    request = TextRequest(user="Write the evening brief.", max_new_tokens=24, seed=3)
     full = generator.generate([request], batch_size=1)[0].text
     middle = len(full) // 2
     stop = full[middle : middle + 2]
@@ -104,7 +108,7 @@ def test_stop_string_cuts_the_text(tiny_lm):
     assert cut[0].text == full[: full.index(stop)].strip()
     assert cut[0].params["stop_strings"] == [stop]
     # A text ended by a stop string was not cut off by the token limit; the full one was
-    # (random weights never produce the end token).
+    # (this seed's text never samples the end token, with either engine).
     assert not cut[0].hit_token_limit
     uncut = generator.generate([request], batch_size=1)[0]
     assert uncut.output_tokens == 24 and uncut.hit_token_limit
@@ -153,6 +157,21 @@ def test_smollm2_writes_a_batch_of_texts(smollm2):
     assert [result.batch_size for result in results] == [2, 2]
     assert all(result.text and 0 < result.output_tokens <= 16 for result in results)
     assert all(result.model_id == "smollm2" and result.revision == smollm2.revision for result in results)
+
+
+def test_smollm2_continuous_engine_equals_generate_under_greedy(smollm2):
+    """A real model and tokenizer: the engine's slots, refilled, give ``generate``'s texts (tests/test_text_engine.py has the rest)."""
+    requests = [
+        TextRequest(user="Write a headline: storms delay flights out of JFK by 40 minutes.", max_new_tokens=12),
+        TextRequest(user="In one sentence, why do flights get delayed?", max_new_tokens=20),
+        TextRequest(user="Name one New York airport.", max_new_tokens=6),
+    ]
+
+    continuous = TextGenerator(smollm2, temperature=0).generate(requests, batch_size=2)
+    alone = TextGenerator(smollm2, temperature=0, engine="generate").generate(requests, batch_size=1)
+
+    assert [(r.text, r.output_tokens) for r in continuous] == [(r.text, r.output_tokens) for r in alone]
+    assert all(r.text for r in continuous)
 
 
 def test_smollm2_locked_writes_only_the_sheets_figures(smollm2):

@@ -69,7 +69,10 @@ def comparisons(clauses: Clauses, facts: Sequence[Fact], figures: Sequence[Bound
         way, _, word = entry.partition(":")
         sense[word.strip().lower()] = way.strip()
     by_name = {f.name: f for f in facts}
-    placed = sorted((clauses.index(b.span[0]), by_name[b.fact], b.span) for b in figures if b.what == "figure")
+    # Sorted by position only: one figure may be bound to two facts of equal value (EWR's
+    # 15.2-minute delay and trailing average), and facts have no order.
+    placed = sorted(((clauses.index(b.span[0]), by_name[b.fact], b.span) for b in figures if b.what == "figure"),
+                    key=lambda p: (p[0], p[2]))
     findings = []
     for t, word in enumerate(clauses.words):
         if word.text not in sense or (word.start, word.end) in taken:

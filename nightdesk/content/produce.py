@@ -86,7 +86,7 @@ def write_items(wh: Warehouse, run: RunContext, writer: Writer, items: Sequence[
     enqueued = time.time()
     unsaved = {item.key: item for item in items}
     ok, failed = 0, []
-    groups = writer.stream(items) if hasattr(writer, "stream") else _batch_writes(writer, items)
+    groups = writer.stream(items)
     while True:
         try:
             group = next(groups, None)
@@ -104,13 +104,6 @@ def write_items(wh: Warehouse, run: RunContext, writer: Writer, items: Sequence[
             del unsaved[g.item.key]
         failed += [g.item for g in group if g.status == "error"]
         ok += sum(g.status == "ok" for g in group)
-
-
-def _batch_writes(writer, items: Sequence[WorkItem]) -> Iterator[list[Generation]]:
-    """TRANSITIONAL, delete when the ``engine`` branch (issue 13) gives ``ModelTextWriter``
-    its ``stream``: the one writer without it, written one batch (``generate`` call) a group."""
-    for batch in batches(items, writer.settings):
-        yield writer.write(batch)
 
 
 def _stamped(generations: list[Generation], enqueued: float, writer: Writer) -> list[Generation]:

@@ -120,33 +120,57 @@ class ModelTextWriter:
 
     def requests(self, items: Sequence[WorkItem]) -> list[tuple[Prompt, TextRequest]]:
         """Each item's prompt and the request the model is sent: limits, stops, seed and lock."""
+        return [self._request(item) for item in items]
+
+    def _request(self, item: WorkItem) -> tuple[Prompt, TextRequest]:
         from generators.text import TextRequest
 
-        out = []
-        for item in items:
-            prompt = text_prompt(self.catalog, item.sheet, item.kind)
-            spec = self.catalog.story_types[item.sheet.story_type].kinds[item.kind]
-            out.append((prompt, TextRequest(
-                user=prompt.user, system=prompt.system, max_new_tokens=spec.max_new_tokens, stop=spec.stop,
-                seed=seed_for(self.settings, item.attempt), lock=self._lock(item.sheet))))
-        return out
+        prompt = text_prompt(self.catalog, item.sheet, item.kind)
+        spec = self.catalog.story_types[item.sheet.story_type].kinds[item.kind]
+        return prompt, TextRequest(
+            user=prompt.user, system=prompt.system, max_new_tokens=spec.max_new_tokens, stop=spec.stop,
+            seed=seed_for(self.settings, item.attempt), lock=self._lock(item.sheet))
+
+    def stream(self, items: Sequence[WorkItem]) -> Iterator[list[Generation]]:
+        """Generations as they finish, in the groups that finished together; an item that failed alone is an error row."""
+        for group in self._stream(items):
+            yield [generation for _, generation in group]
 
     def write(self, items: Sequence[WorkItem]) -> list[Generation]:
-        prompts, requests = zip(*self.requests(items), strict=True) if items else ((), ())
-        results = self._model().generate(requests, batch_size=self.settings.text_batch_size)
-        decoding = self.settings.text_decoding
-        return [
-            Generation(
-                item=item, prompt=prompt, generator=self.generator, model_id=r.model_id, model_revision=r.revision,
-                output=self._finish(item.kind, r),
-                params={**r.params, "hit_token_limit": r.hit_token_limit, "decoding": decoding},
-                input_tokens=r.input_tokens, output_tokens=r.output_tokens,
-                latency_ms=1000 * r.latency_s, time_to_first_token_ms=1000 * r.time_to_first_token_s,
-                device=r.device, batch_size=r.batch_size, seed=r.seed,
-                batch_id=r.batch_id, first_token_at=r.first_token_at, finished_at=r.finished_at,
-            )
-            for item, prompt, r in zip(items, prompts, results, strict=True)
-        ]
+        """Every item's generation, in item order (collected from :meth:`stream`)."""
+        done = dict(pair for group in self._stream(items) for pair in group)
+        return [done[index] for index in range(len(items))]
+
+    def _stream(self, items: Sequence[WorkItem]) -> Iterator[list[tuple[int, Generation]]]:
+        """(item index, generation) groups; an item whose prompt cannot be built (a sheet
+        its prompt template cannot fill) fails alone, before the model sees any request."""
+        model = self._model()  # loaded (and load_time_ms set) before the first group
+        built: dict[int, tuple[Prompt, TextRequest]] = {}
+        refused = []
+        for i, item in enumerate(items):
+            try:
+                built[i] = self._request(item)
+            except Exception as exc:  # whatever the cause, it is this item's alone
+                refused.append((i, self._generation(item, None, exc)))
+        if refused:
+            yield refused
+        order = list(built)
+        groups = model.stream_groups([built[i][1] for i in order], batch_size=self.settings.text_batch_size)
+        for group in groups:
+            yield [(order[j], self._generation(items[order[j]], built[order[j]][0], outcome)) for j, outcome in group]
+
+    def _generation(self, item: WorkItem, prompt: Prompt | None, r: TextResult | Exception) -> Generation:
+        if isinstance(r, Exception):
+            return records.failure(item, self.generator, self.model_id, r, batch_id=uuid.uuid4().hex)
+        return Generation(
+            item=item, prompt=prompt, generator=self.generator, model_id=r.model_id, model_revision=r.revision,
+            output=self._finish(item.kind, r),
+            params={**r.params, "hit_token_limit": r.hit_token_limit, "decoding": self.settings.text_decoding},
+            input_tokens=r.input_tokens, output_tokens=r.output_tokens,
+            latency_ms=1000 * r.latency_s, time_to_first_token_ms=1000 * r.time_to_first_token_s,
+            device=r.device, batch_size=r.batch_size, seed=r.seed,
+            batch_id=r.batch_id, first_token_at=r.first_token_at, finished_at=r.finished_at,
+        )
 
 
 def _standing_names(sheet: FactSheet) -> set[str]:
