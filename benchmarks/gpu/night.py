@@ -3,7 +3,7 @@
 For each story the night writes four texts and one cover and checks every draft:
 ``produce.write_items`` with the writers ``produce`` would choose (the model text writer
 and the diffusion cover writer, loaded from the benchmark's random models), then the
-quality stage's checker (``qc._Checker``) on every draft, as its first round does.
+quality stage's checker (``qc.DraftChecker``) on every draft, as its first round does.
 Regeneration of failed drafts is not in the figure: random weights fail every check, so
 the repair rounds would measure the model's prose, not the path.
 
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import inspect
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -75,7 +74,7 @@ def synthetic_sheets(n: int, prefix: str = "s") -> list[Any]:
     for i in range(n):
         story = stories[i % len(stories)]
         row = {f.column: _value(f.kind, i) for f in story.facts} | {"story_key": f"{prefix}{i}", "score": 1.0}
-        sheets.append(select._factsheet(story, select._labels(story), row, DAY))
+        sheets += select.sheets_from_rows(story, [row], DAY)
     return sheets
 
 
@@ -109,15 +108,12 @@ def _night(sheets: Sequence[Any], warm: Sequence[Any], settings: Any, warehouse:
     wh = _TimedInserts(warehouse)
     texts, covers = Recording(text_writer(catalog, settings)), Recording(cover_writer(catalog, settings))
 
-    # The night branch drops write_items' settings argument (its writers carry their own).
-    extra = (settings,) if "settings" in inspect.signature(write_items).parameters else ()
-
     def night(of: Sequence[Any]) -> dict[str, float]:
         spent = {}
         spent["texts"], _ = timed(lambda: write_items(
-            wh, run, texts, [WorkItem(sheet, kind) for sheet in of for kind in TEXT_KINDS], *extra))
+            wh, run, texts, [WorkItem(sheet, kind) for sheet in of for kind in TEXT_KINDS]))
         spent["covers"], _ = timed(lambda: write_items(
-            wh, run, covers, [WorkItem(sheet, COVER_KIND) for sheet in of], *extra))
+            wh, run, covers, [WorkItem(sheet, COVER_KIND) for sheet in of]))
         spent["checks"], _ = timed(lambda: _check(wh, settings, catalog, texts.generations + covers.generations))
         return spent
 
@@ -140,9 +136,9 @@ def _night(sheets: Sequence[Any], warm: Sequence[Any], settings: Any, warehouse:
 
 def _check(wh: Any, settings: Any, catalog: Any, generations: Sequence[Any]) -> None:
     """The quality stage's first round on every draft: its checker, on the draft as stored."""
-    from nightdesk.content.qc import _Checker
+    from nightdesk.content.qc import DraftChecker
 
-    checker = _Checker(wh, settings, DAY, catalog)
+    checker = DraftChecker(wh, settings, DAY, catalog)
     checker.start_round()
     for g in generations:
         draft = {"draft_id": f"{g.item.sheet.story_id}/{g.item.kind}", "story_id": g.item.sheet.story_id,

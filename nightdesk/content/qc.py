@@ -60,7 +60,7 @@ def check_and_repair(wh: Warehouse, run: RunContext, settings: Settings | None =
     records.restore_lost_drafts(wh, run, store.load(wh, run.logical_date), CONTENT_KINDS)
     catalog = load_catalog()
     repairs = _Repairs(writers or Writers(catalog, settings), settings)
-    checker = _Checker(wh, settings, run.logical_date, catalog)
+    checker = DraftChecker(wh, settings, run.logical_date, catalog)
     counts = {"checked": 0, "failed_attempts": 0, "regenerated": 0, "fallbacks": 0}
     # Each round rewrites what the previous one failed, then checks what is unchecked.
     # Attempts only grow and a fallback is final, so a fresh run is done after
@@ -106,7 +106,7 @@ def _repair(wh: Warehouse, run: RunContext, repairs: _Repairs, counts: dict[str,
     return len(failed)
 
 
-def _check(wh: Warehouse, run: RunContext, checker: _Checker, pending: pd.DataFrame, counts: dict[str, int]) -> None:
+def _check(wh: Warehouse, run: RunContext, checker: DraftChecker, pending: pd.DataFrame, counts: dict[str, int]) -> None:
     """Check ``pending`` drafts, store the results, then mark each draft ok or failed.
 
     A draft whose generation already has stored results (its try died before the status
@@ -172,7 +172,7 @@ class _Fallback:
             yield [dataclasses.replace(g, fallback=True) for g in group]
 
 
-class _Checker:
+class DraftChecker:
     """Runs the checks on drafts of one date, reading what they are compared with once.
 
     Recent texts (per kind) do not change during the stage; the covers already passed

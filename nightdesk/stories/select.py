@@ -74,8 +74,14 @@ def _stories_of(wh: Warehouse, story: StoryType, logical_date: dt.date) -> tuple
         if df.empty:
             return [], "; ".join(rejected[NO_STORY_COLUMN])
     top = df.sort_values(["score", "story_key"], ascending=[False, True]).head(story.top_n)
+    return sheets_from_rows(story, top.to_dict("records"), logical_date), ""
+
+
+def sheets_from_rows(story: StoryType, rows: list[dict[str, Any]], logical_date: dt.date) -> list[FactSheet]:
+    """The fact sheets of candidate ``rows`` (one per row, with ``story_key`` and every fact's
+    column), as the selection makes them: also how benchmarks make synthetic stories."""
     labels = _labels(story)
-    return [_factsheet(story, labels, row, logical_date) for row in top.to_dict("records")], ""
+    return [_factsheet(story, labels, row, logical_date) for row in rows]
 
 
 def query_params(story: StoryType, logical_date: dt.date) -> dict[str, Any]:
