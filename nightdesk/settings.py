@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WAREHOUSE_DIR = PROJECT_ROOT / "warehouse"
 TEXT_DECODINGS = ("locked", "figures", "free")
+TEXT_ENGINES = ("continuous", "generate")
 
 #: Each kind of declaration a deployment can add from its own folders, and the folder
 #: that holds the project's own. ``NIGHTDESK_EXTRA_<KIND>`` lists extra folders
@@ -58,13 +59,18 @@ class Settings:
         benchmarks/draft_quality.py (SmolLM2, 2013-02-28 and 2013-03-01, 48 first-attempt
         drafts, same seeds): free 14/48 passed, figures 18/48, locked 24/48 (drafts with
         an unbacked name 15, 13, 5). ``NIGHTDESK_TEXT_DECODING``.
+    :param text_engine: how a model's requests are decoded: ``continuous`` (default) keeps
+        ``text_batch_size`` slots full, refilling each as its request finishes, with a KV
+        cache allocated once (``generators/text_engine.py``); ``generate`` is transformers'
+        ``model.generate`` per batch, kept to compare with. ``NIGHTDESK_TEXT_ENGINE``.
     :param image_model: diffusers text-to-image model (hub id or local path); empty means
         covers are charts of the story's key figures. ``NIGHTDESK_IMAGE_MODEL``.
     :param media_url: fsspec URL where images are stored by content hash.
         ``NIGHTDESK_MEDIA_URL``; default ``<data_dir>/media``.
     :param seed: base seed of every generation (per story and attempt it is derived from
         this). ``NIGHTDESK_SEED``.
-    :param text_batch_size: prompts per ``generate`` call. ``NIGHTDESK_TEXT_BATCH_SIZE``.
+    :param text_batch_size: requests decoded together: the continuous engine's slots, or
+        prompts per ``generate`` call. ``NIGHTDESK_TEXT_BATCH_SIZE``.
     :param image_batch_size: images per pipeline call. ``NIGHTDESK_IMAGE_BATCH_SIZE``.
     :param image_size: cover width and height for diffusion models. ``NIGHTDESK_IMAGE_SIZE``.
     :param image_steps: diffusion steps. ``NIGHTDESK_IMAGE_STEPS``.
@@ -96,6 +102,7 @@ class Settings:
     warehouse_lock_timeout: float
     text_model: str
     text_decoding: str
+    text_engine: str
     image_model: str
     media_url: str
     seed: int
@@ -163,6 +170,7 @@ def get_settings() -> Settings:
         warehouse_lock_timeout=float(os.environ.get("NIGHTDESK_WAREHOUSE_LOCK_TIMEOUT", "600")),
         text_model=os.environ.get("NIGHTDESK_TEXT_MODEL", "smollm2"),
         text_decoding=_choice("NIGHTDESK_TEXT_DECODING", "locked", TEXT_DECODINGS),
+        text_engine=_choice("NIGHTDESK_TEXT_ENGINE", "continuous", TEXT_ENGINES),
         image_model=os.environ.get("NIGHTDESK_IMAGE_MODEL", ""),
         media_url=os.environ.get("NIGHTDESK_MEDIA_URL", str(data_dir / "media")),
         seed=int(os.environ.get("NIGHTDESK_SEED", "20130301")),

@@ -230,3 +230,17 @@ def test_a_repeated_decode_step_changes_nothing(tiny_lm):
         return logits
 
     assert all(torch.equal(a, b) for a, b in zip(decode(1), decode(3), strict=True))
+
+
+def test_the_writer_decodes_with_the_configured_engine(tiny_lm, monkeypatch):
+    """NIGHTDESK_TEXT_ENGINE picks the engine the writer loads; any other value is refused by name."""
+    sheet = sheet_for("stock_movers")
+    for engine in ("generate", "continuous"):
+        monkeypatch.setenv("NIGHTDESK_TEXT_ENGINE", engine)
+        settings = replace(get_settings(), text_model=tiny_lm.model_id, text_batch_size=2, text_decoding="free")
+        writer = ModelTextWriter(load_catalog(), settings)
+        [generation] = writer.write([WorkItem(sheet, "headline")])
+        assert writer._model().engine == engine and generation.status == "ok"
+    monkeypatch.setenv("NIGHTDESK_TEXT_ENGINE", "vllm")
+    with pytest.raises(ValueError, match="NIGHTDESK_TEXT_ENGINE='vllm' is not one of continuous, generate"):
+        get_settings()

@@ -97,7 +97,7 @@ class ModelTextWriter:
             from generators.text_model import load_causal_lm
 
             started = time.perf_counter()
-            self._loaded = TextGenerator(load_causal_lm(self.settings.text_model))
+            self._loaded = TextGenerator(load_causal_lm(self.settings.text_model), engine=self.settings.text_engine)
             self.load_time_ms = 1000 * (time.perf_counter() - started)
         return self._loaded
 
