@@ -96,7 +96,19 @@ def serve_app(app: Any, name: str) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+class _FreshHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files, never from a cache: a page the publisher rewrites within the second
+    it was last read would otherwise be answered 304 (``If-Modified-Since`` compares whole
+    seconds) and the browser would show the old one."""
+
+    def do_GET(self) -> None:
+        del self.headers["If-Modified-Since"]
+        super().do_GET()
+
+    def end_headers(self) -> None:
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
+
     def log_message(self, format: str, *args: object) -> None:
         pass
 
@@ -104,7 +116,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 @contextlib.contextmanager
 def serve_directory(directory: Path, name: str) -> Iterator[str]:
     """Static files of ``directory`` (it may not exist yet) over HTTP; yields the base URL, with its slash."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(directory)))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_FreshHandler, directory=str(directory)))
     thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
     try:
