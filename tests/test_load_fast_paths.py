@@ -119,6 +119,15 @@ CASES = [
     Case("no_date_column_and_an_integer_beyond_int64", _day(27),
          (STOCKS, "IBM,2013-01-03,1,2,1,1,9223372036854775808,1", "MSFT,2013-01-03,1,2,1,1,3,1"), CAREFUL,
          dated=False),
+    Case("timestamp_offset_beyond_a_day", _day(28), (
+        WEATHER_HEADER,
+        "EWR,{y},{m},{d},1,39.02,26.06,59.37,270,10.35702,NA,0,1012,10,{day} 01:00:00+99:99",
+        "JFK,{y},{m},{d},2,39.02,26.06,59.37,270,10.35702,NA,0,1012,10,{day} 02:00:00+24:00",
+        "LGA,{y},{m},{d},3,39.02,26.06,59.37,270,10.35,NA,0,1012,10,{day} 03:00:00"), CAREFUL, weather=True),
+    Case("date_part_beyond_int64", _day(29), (
+        WEATHER_HEADER,
+        "EWR,99999999999999999999,{m},{d},1,39.02,26.06,59.37,270,10.35702,NA,0,1012,10,{day} 01:00:00",
+        "LGA,{y},{m},{d},3,39.02,26.06,59.37,270,10.35,NA,0,1012,10,{day} 03:00:00"), CAREFUL, weather=True),
     Case("impossible_dates", _day(15), (WEATHER_HEADER,
                                         "EWR,{y},{m},{d},1,39,26,59,270,10,NA,0,1012,10,{y}-02-31 01:00:00",
                                         "JFK,{y},2,30,2,39,26,59,270,10,NA,0,1012,10,{day} 02:00:00",

@@ -53,7 +53,7 @@ def produce(wh: Warehouse, run: RunContext, kinds: Sequence[str], settings: Sett
     settings = settings or get_settings()
     sheets = store.load(wh, run.logical_date)
     records.restore_lost_drafts(wh, run, sheets, kinds)
-    # Done at any attempt: the attempts after the first are the quality stage's to write.
+    # Tried at any attempt, ok or not: every attempt after the first is the quality stage's.
     done = {key[:3] for key in records.done_keys(wh, run.logical_date, kinds)}
     items = [WorkItem(sheet, kind) for sheet in sheets for kind in kinds]
     pending = [item for item in items if item.key[:3] not in done]

@@ -74,10 +74,16 @@ def check_and_repair(wh: Warehouse, run: RunContext, settings: Settings | None =
     return {**counts, "failed": len(_failed_alone(wh, run.logical_date))}
 
 
-def _failed_alone(wh: Warehouse, day: dt.date) -> list[tuple]:
-    """(story, kind, facts digest, latest attempt, its generator) of every draft whose
-    latest try failed alone and that no later draft replaced."""
-    return wh.query_rows((_SQL / "items_failed_alone.sql").read_text(), {"d": day})
+def _failed_alone(wh: Warehouse, day: dt.date) -> list[tuple[FactSheet, str, int, str]]:
+    """(fact sheet, kind, latest attempt, its generator) of every draft of the date's
+    current stories whose latest try failed alone and that no later draft of the same
+    facts replaced. Tries of facts the story no longer has are history, not work."""
+    rows = wh.query_rows((_SQL / "items_failed_alone.sql").read_text(), {"d": day})
+    if not rows:
+        return []
+    sheets = {sheet.story_id: sheet for sheet in store.load(wh, day)}
+    return [(sheets[story_id], kind, int(attempt), generator) for story_id, kind, digest, attempt, generator in rows
+            if story_id in sheets and sheets[story_id].digest == digest]
 
 
 def _repair(wh: Warehouse, run: RunContext, repairs: _Repairs, counts: dict[str, int]) -> int:
@@ -90,15 +96,10 @@ def _repair(wh: Warehouse, run: RunContext, repairs: _Repairs, counts: dict[str,
         for d in owed.to_dict("records"))}
     # A draft that failed alone (no draft, or none as recent as its latest try) is owed the
     # attempt after that try; where both apply, the later attempt wins.
-    alone = [row for row in _failed_alone(wh, run.logical_date) if row[4] not in FALLBACK_GENERATORS]
-    if alone:
-        sheets = {sheet.story_id: sheet for sheet in store.load(wh, run.logical_date)}
-        for story_id, kind, digest, attempt, _ in alone:
-            sheet = sheets.get(story_id)
-            if sheet is not None and sheet.digest == digest:
-                known = items.get((story_id, kind))
-                if known is None or known.attempt <= int(attempt):
-                    items[(story_id, kind)] = WorkItem(sheet, kind, int(attempt) + 1)
+    for sheet, kind, attempt, generator in _failed_alone(wh, run.logical_date):
+        known = items.get((sheet.story_id, kind))
+        if generator not in FALLBACK_GENERATORS and (known is None or known.attempt <= attempt):
+            items[(sheet.story_id, kind)] = WorkItem(sheet, kind, attempt + 1)
     failed = list(items.values())
     for writer, items in repairs.plan(failed):
         written = write_items(wh, run, writer, items)

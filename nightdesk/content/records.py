@@ -104,7 +104,8 @@ class RunContext:
 
 
 def done_keys(wh: Warehouse, logical_date: dt.date, kinds: Sequence[str]) -> set[Key]:
-    """Keys already generated successfully for the date: these are never generated again."""
+    """Keys already tried for the date (ok, or failed alone and owed a later attempt by the
+    quality stage): the content step never writes these again."""
     rows = wh.query_rows(DONE_SQL.read_text(), {"d": logical_date, "k": list(kinds)})
     return {(s, k, d, int(a)) for s, k, d, a in rows}
 

@@ -46,7 +46,9 @@ _STRIPPED_SET = "(" + ", ".join("char(" + ", ".join(str(b) for b in c.encode()) 
 _INT_TEXT = r"^[+-]?[0-9]+$"
 _FLOAT_TEXT = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 _DATE_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-_DATETIME_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-][0-9]{2}:?[0-9]{2})?$"
+# An offset beyond ±23:59 is refused: the engine would shift by it where pandas reads nothing.
+_DATETIME_TEXT = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+                  r"(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?$")
 # The Date column's range; dates outside it are left to the careful path.
 _DATE_RANGE = ("1970-01-02", "2149-06-05")
 _ABORT = "nightdesk: not clean"
@@ -112,8 +114,10 @@ def statement(reader: FileReader, schema: Schema, logical_date: dt.date, path: P
               # Every row's date must be readable; only the logical date's rows are checked
               # further (the careful path never judges the others). Evaluated in this order,
               # each condition only for the rows the ones before it kept (short-circuit).
-              + f" WHERE throwIf(NOT ({' AND '.join(dated) or '1'}), '{_ABORT}') = 0 AND ({keep})"
-              + f" AND throwIf(NOT ({' AND '.join(checks) or '1'}), '{_ABORT}') = 0")
+              # A condition that comes out NULL (a date part beyond Int64) aborts too: NULL
+              # would neither throw nor keep the row, and the row would vanish unreported.
+              + f" WHERE throwIf(NOT ifNull({' AND '.join(dated) or '1'}, 0), '{_ABORT}') = 0 AND ({keep})"
+              + f" AND throwIf(NOT ifNull({' AND '.join(checks) or '1'}, 0), '{_ABORT}') = 0")
     columns = ", ".join([*schema.names, *meta, "_loaded_at"])
     sep = _separator(reader)
     params: dict[str, object] = {"path": str(path), "structure": structure,

@@ -1,4 +1,4 @@
--- The date's (story, kind, facts) whose latest attempt failed alone: its last logged
+-- The date's (story, kind, facts digest) whose latest attempt failed alone: its last logged
 -- generation is an error, and no draft holds that attempt or a later one. Each is owed its
 -- next attempt, one past the latest tried, so an item that fails every time still moves on
 -- to a new seed and then to the fallback instead of failing the night; one whose latest
@@ -14,10 +14,10 @@ FROM (
     GROUP BY story_id, content_kind, facts_digest
 ) AS g
 LEFT JOIN (
-    SELECT story_id, content_kind, max(attempt) AS drafted
+    SELECT story_id, content_kind, facts_digest, max(attempt) AS drafted
     FROM drafts FINAL
     WHERE logical_date = {d:Date}
-    GROUP BY story_id, content_kind
-) AS d ON d.story_id = g.story_id AND d.content_kind = g.content_kind
-WHERE g.last_status = 'error' AND d.drafted < g.last_attempt
+    GROUP BY story_id, content_kind, facts_digest
+) AS d ON d.story_id = g.story_id AND d.content_kind = g.content_kind AND d.facts_digest = g.facts_digest
+WHERE g.last_status = 'error' AND ifNull(d.drafted, 0) < g.last_attempt
 ORDER BY story_id, content_kind
