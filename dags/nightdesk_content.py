@@ -22,8 +22,8 @@ fact sheet; every row records the try of the task that wrote it. Work is saved a
 writer finishes it and what is left is read back from the warehouse, so a rerun or a
 restarted task (even one killed mid-write) finishes the day and skips what is already
 done: no duplicates, nothing lost but the work in flight. A draft that fails alone is
-logged as an error without stopping the others; the task then fails, and its retry
-writes only what failed.
+logged as an error without stopping the others and is owed its next attempt like a draft
+that failed its checks; only one that even its fallback cannot write fails the task.
 """
 
 from __future__ import annotations

@@ -41,6 +41,15 @@ def _sheets(day: dt.date, subjects: list[str]) -> list[FactSheet]:
     return out
 
 
+def _good_and_broken(wh, day: dt.date) -> tuple[FactSheet, FactSheet]:
+    """Stores two stories for ``day``: one whole, one whose sheet lacks the ticker its
+    prompts and templates need (every text of it fails alone, its cover does not)."""
+    good, broken = _sheets(day, ["AAPL", "MSFT"])
+    broken = dataclasses.replace(broken, facts=tuple(f for f in broken.facts if f.kind != "entity"))
+    store.save(wh, day, [good, broken])
+    return good, broken
+
+
 def _log(wh, day: dt.date):
     return wh.query_df("SELECT * FROM generation_log WHERE logical_date = {d:Date}", {"d": day})
 
@@ -56,13 +65,12 @@ def tiny_models(tmp_path_factory):
 
 def test_a_draft_that_fails_alone_is_logged_and_the_rest_of_the_night_is_written(warehouse, monkeypatch):
     """A sheet missing the ticker its templates need: its texts fail alone (error rows),
-    every other draft (its cover too) is written and checked, then the task fails for a retry."""
+    every other draft (its cover too) is written and checked, then the task fails for a retry:
+    the template is the writer of last resort, so nothing retries them in this task."""
     day = dt.date(2012, 11, 14)
     monkeypatch.setenv("NIGHTDESK_TEXT_MODEL", "template")
     monkeypatch.delenv("NIGHTDESK_IMAGE_MODEL", raising=False)
-    good, broken = _sheets(day, ["AAPL", "MSFT"])
-    broken = dataclasses.replace(broken, facts=tuple(f for f in broken.facts if f.kind != "entity"))
-    store.save(warehouse, day, [good, broken])
+    good, broken = _good_and_broken(warehouse, day)
 
     with pytest.raises(ItemsFailed, match=f"{day}: 4"):
         write_drafts(warehouse, [RunContext(day, "test", "isolation")])
@@ -132,9 +140,7 @@ def test_a_draft_that_fails_alone_with_the_model_moves_on_to_new_seeds_and_then_
     lm, _ = tiny_models
     monkeypatch.setenv("NIGHTDESK_TEXT_MODEL", str(lm))
     monkeypatch.delenv("NIGHTDESK_IMAGE_MODEL", raising=False)
-    good, broken = _sheets(day, ["AAPL", "MSFT"])
-    broken = dataclasses.replace(broken, facts=tuple(f for f in broken.facts if f.kind != "entity"))
-    store.save(warehouse, day, [good, broken])
+    good, broken = _good_and_broken(warehouse, day)
 
     with pytest.raises(ItemsFailed, match=f"{day}: 4"):
         write_drafts(warehouse, [RunContext(day, "test", "alone-with-a-model")])

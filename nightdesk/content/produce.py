@@ -3,9 +3,10 @@
 Production is resumable: every generation is written to the warehouse as soon as its
 writer yields it (writers yield small groups as they finish), and a restarted task (a
 worker lost mid-run, a retry) first writes the drafts of generations it logged but died
-before recording, then skips every generation already logged as ``ok`` for the same
-story, kind, facts and attempt. So a crash loses at most the work in flight, and a rerun
-adds no drafts and no log rows.
+before recording, then skips every draft already tried for the same story, kind and
+facts: one that failed alone is owed its next attempt by the quality stage
+(:mod:`nightdesk.content.qc`), never its first again. So a crash loses at most the work
+in flight, and a rerun adds no drafts and no log rows.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from nightdesk.warehouse.clickhouse import Warehouse
 from nightdesk.content import records
 from nightdesk.content.records import Generation, RunContext, WorkItem
-from nightdesk.content.writers import Writer, Writers, batches
+from nightdesk.content.writers import Writer, Writers
 from nightdesk.settings import Settings, get_settings
 from nightdesk.stories import store
 from nightdesk.stories.catalog import TEXT_KINDS, load_catalog
@@ -53,10 +54,9 @@ def produce(wh: Warehouse, run: RunContext, kinds: Sequence[str], settings: Sett
     settings = settings or get_settings()
     sheets = store.load(wh, run.logical_date)
     records.restore_lost_drafts(wh, run, sheets, kinds)
-    # Tried at any attempt, ok or not: every attempt after the first is the quality stage's.
-    done = {key[:3] for key in records.done_keys(wh, run.logical_date, kinds)}
+    tried = records.tried_drafts(wh, run.logical_date, kinds)
     items = [WorkItem(sheet, kind) for sheet in sheets for kind in kinds]
-    pending = [item for item in items if item.key[:3] not in done]
+    pending = [item for item in items if (item.sheet.story_id, item.kind, item.sheet.digest) not in tried]
     if not pending:
         return {"stories": len(sheets), "generated": 0, "failed": 0, "already_done": len(items)}
     writers = writers or Writers(load_catalog(), settings)

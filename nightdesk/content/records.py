@@ -22,7 +22,7 @@ from nightdesk.settings import WAREHOUSE_DIR
 from nightdesk.stories.factsheet import FactSheet
 
 Key = tuple[str, str, str, int]  # story_id, content_kind, facts_digest, attempt
-DONE_SQL = WAREHOUSE_DIR / "sql" / "generations_done.sql"
+TRIED_SQL = WAREHOUSE_DIR / "sql" / "drafts_tried.sql"
 #: generator (as logged) -> writer, the ``writer`` column of generation_log and drafts.
 WRITERS = {"transformers": "model", "template": "template", "chart": "chart", "diffusers": "diffusion"}
 LOST_DRAFTS_SQL = WAREHOUSE_DIR / "sql" / "generations_without_draft.sql"
@@ -103,11 +103,10 @@ class RunContext:
     try_number: int = 1
 
 
-def done_keys(wh: Warehouse, logical_date: dt.date, kinds: Sequence[str]) -> set[Key]:
-    """Keys already tried for the date (ok, or failed alone and owed a later attempt by the
-    quality stage): the content step never writes these again."""
-    rows = wh.query_rows(DONE_SQL.read_text(), {"d": logical_date, "k": list(kinds)})
-    return {(s, k, d, int(a)) for s, k, d, a in rows}
+def tried_drafts(wh: Warehouse, logical_date: dt.date, kinds: Sequence[str]) -> set[tuple[str, str, str]]:
+    """(story, kind, facts digest) of every draft the date has a generation of, ok or failed
+    alone: its first attempt is written, and any later one is the quality stage's to write."""
+    return set(wh.query_rows(TRIED_SQL.read_text(), {"d": logical_date, "k": list(kinds)}))
 
 
 def restore_lost_drafts(wh: Warehouse, run: RunContext, sheets: Sequence[FactSheet],
