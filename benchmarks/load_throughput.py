@@ -119,12 +119,12 @@ def _open_warehouse():
     return wh
 
 
-def _measure_load(csv: Path, fast_paths: tuple[str, ...]) -> dict:
+def _measure_load(csv: Path, fast_paths: tuple[str, ...], wh=None) -> dict:
     from nightdesk.elt.load import load_source
     from nightdesk.sources.catalog import FLIGHTS, Source
     from nightdesk.sources.readers import FileReader
 
-    wh = _open_warehouse()
+    wh = wh or _open_warehouse()
     source = Source("flights", "raw_flights", FLIGHTS, FileReader(url=str(csv)))
     started = time.perf_counter()
     report = load_source(wh, source, LOGICAL_DATE, fast_paths=fast_paths)
@@ -151,8 +151,10 @@ def measure_engine(csv: Path) -> dict:
     from nightdesk.sources.catalog import FLIGHTS
     from nightdesk.sources.readers import FileReader
 
-    result = _measure_load(csv, ("engine", "arrow"))
     wh = _open_warehouse()
+    result = _measure_load(csv, ("engine", "arrow"), wh)
+    if result["path"] != "engine":
+        raise SystemExit(f"the default load took the {result['path']} path: the generator's file is not clean")
     work = engine_csv.statement(FileReader(url=str(csv)), FLIGHTS, LOGICAL_DATE, csv, "raw_flights",
                                 {"_batch_id": "bench", "_logical_date": LOGICAL_DATE, "_source": "flights"})
 

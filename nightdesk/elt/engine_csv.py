@@ -246,9 +246,9 @@ def _every_row(schema: Schema, raw_schema: dict[str, str], texts: dict[str, str]
     """Conditions on every row of the file, whichever day it holds: the careful path
     decodes the whole file and drops a row with no value at all, so either aborts here.
 
-    Where every row is the logical date's (no date column), a typed column's own check
-    already proves its text ASCII or missing, and a required column proves the row has a
-    value; only the rest is tested. Where rows are filtered by date, a row with no value
+    Where every row is the logical date's (no date column), each schema column's own
+    check already proves its text valid UTF-8 (a typed one: ASCII or missing), and a
+    required column proves the row has a value; only the file's other columns are tested. Where rows are filtered by date, a row with no value
     has no date either and fails the date's test.
     """
     checked = set() if filtered else {raw_schema[c.name] for c in schema.columns}
