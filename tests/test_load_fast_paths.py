@@ -225,3 +225,18 @@ def test_integers_beyond_2_53_keep_every_digit_beside_a_missing_value(warehouse,
                                             "AND _source = 'fast_big_integers'", {"d": day}))
         assert volumes == {"AAPL": 9007199254740993, "GOOG": 1000}, (paths, report.path)
         assert report.quarantined == 2
+
+
+@pytest.mark.parametrize(("keys", "duplicated"), [
+    ((1, 2, 3), False), ((1, 2, 1), True),
+    ((-1, 2**63 - 1, -(2**63), 0, 2**32), False), ((-1, 2**32, -1), True), ((2**32, 0), False),
+])
+def test_a_single_integer_key_seen_twice_is_found(warehouse, keys, duplicated):
+    """The bitmap count of a one-integer key (flights' flight_id) sees negative and large
+    keys as distinct, and a repeated one as a duplicate, exactly as grouping does."""
+    from nightdesk.elt.engine_csv import _has_duplicate
+    from nightdesk.sources.catalog import FLIGHTS
+
+    with warehouse.scratch_table("raw_flights") as scratch:
+        warehouse.command(f"INSERT INTO {scratch} (flight_id) SELECT arrayJoin({list(keys)!r}::Array(Int64))")
+        assert _has_duplicate(warehouse, scratch, FLIGHTS) is duplicated

@@ -156,7 +156,7 @@ def load(wh: Warehouse, reader: FileReader, schema: Schema, logical_date: dt.dat
         inserted = int(wh.scalar(f"SELECT count() FROM {table}")) - before
     except Exception as exc:  # an abort, or a file the engine cannot read as the careful path would
         raise NotClean(f"{path}: {_first_line(exc)}") from exc
-    if schema.primary_key and _has_duplicate(wh, table, schema.primary_key):
+    if schema.primary_key and _has_duplicate(wh, table, schema):
         raise NotClean(f"{path}: a duplicate primary key")
     return inserted
 
@@ -286,7 +286,14 @@ def _absent(v: str) -> str:
     return f"({v} IN {_MISSING})"
 
 
-def _has_duplicate(wh: Warehouse, table: str, key: tuple[str, ...]) -> bool:
+def _has_duplicate(wh: Warehouse, table: str, schema: Schema) -> bool:
+    """Whether a primary key occurs twice in ``table``. A key of one required integer
+    column is counted in a bitmap (its Int64 reinterpreted as UInt64, one to one), about
+    a third of the GROUP BY's time on the benchmark's 10M rows; any other key is grouped."""
+    key = schema.primary_key
+    (first, *_) = [col for col in schema.columns if col.name == key[0]]
+    if len(key) == 1 and first.type == "int" and not first.nullable:
+        return bool(wh.scalar(f"SELECT groupBitmap(reinterpretAsUInt64({_quoted(first.name)})) != count() FROM {table}"))
     columns = ", ".join(_quoted(k) for k in key)
     return bool(wh.scalar(f"SELECT count() > 0 FROM (SELECT 1 FROM {table} GROUP BY {columns} HAVING count() > 1)"))
 
