@@ -243,6 +243,44 @@ def test_sessions_end_one_by_one_all_at_once_and_when_they_expire(review_url):
     users.close()
 
 
+def test_the_api_counts_a_session_down_to_its_expiry(review_url):
+    users = UserStore(review_url)
+    users.add("ann", PASSWORD, "editor")
+    now = [dt.datetime(2026, 12, 3, 20, 0, tzinfo=dt.UTC)]
+    sessions = SessionStore(review_url, clock=lambda: now[0])
+    app = create_app(queue=ReviewQueue(review_url), users=users, sessions=sessions, media=MediaStore("/nonexistent"),
+                     secret_key=SECRET, session_max_age_s=3600, login_throttle=LoginThrottle(review_url))
+    client = TestClient(app)
+    assert client.post("/api/login", json={"username": "ann", "password": PASSWORD}).json()["expires_in_s"] == 3600
+    now[0] += dt.timedelta(minutes=50)
+    assert client.get("/api/session").json()["expires_in_s"] == 600
+    now[0] += dt.timedelta(minutes=10)
+    assert client.get("/api/session").status_code == 401
+    sessions.close()
+    users.close()
+
+
+def test_rows_of_long_expired_sessions_go_as_new_ones_start(review_url):
+    UserStore(review_url).add("ann", PASSWORD, "editor")
+    now = [dt.datetime(2026, 1, 1, 9, 0, tzinfo=dt.UTC)]
+    sessions = SessionStore(review_url, clock=lambda: now[0], keep_for=dt.timedelta(days=90))
+
+    def rows() -> list[str]:
+        with sa.create_engine(review_url).connect() as conn:
+            return [r.user_agent for r in conn.execute(sa.text("SELECT user_agent FROM review_sessions ORDER BY id"))]
+
+    sessions.end(sessions.start("ann", lifetime_s=3600, client_address="10.0.0.1", user_agent="ended"))
+    sessions.start("ann", lifetime_s=3600, client_address="10.0.0.1", user_agent="expired")
+    now[0] += dt.timedelta(days=90)  # both expired 90 days ago less an hour: kept
+    live = sessions.start("ann", lifetime_s=3600, client_address="10.0.0.1", user_agent="kept")
+    assert rows() == ["ended", "expired", "kept"]
+    now[0] += dt.timedelta(hours=1, seconds=1)  # now more than 90 days past their expiry
+    sessions.start("ann", lifetime_s=3600, client_address="10.0.0.1", user_agent="new")
+    assert rows() == ["kept", "new"]
+    assert sessions.resolve(live) is None  # expired, but kept: it says who was signed in
+    sessions.close()
+
+
 # -- the login throttle, shared ------------------------------------------------------
 
 

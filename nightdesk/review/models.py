@@ -155,7 +155,8 @@ class LoginSession(Base):
 
     A request's session is valid while its row is neither ended nor expired, so ending the
     row (logout, password change, disabled account, an admin's "end sessions") refuses every
-    copy of the cookie at once. Rows stay after they end: they say who was signed in when.
+    copy of the cookie at once. Rows stay after they end, for ``sessions.KEEP_FOR`` past their
+    expiry: they say who was signed in when.
     """
 
     __tablename__ = "review_sessions"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,9 @@ LOGOUT = "logout"
 PASSWORD_CHANGED = "password changed"
 DISABLED = "account disabled"
 ENDED_BY_ADMIN = "ended by an admin"
+#: How long a sign-in's row stays after it expired: long enough to say who was signed in
+#: where over a quarter, short enough that the table does not grow for ever.
+KEEP_FOR = dt.timedelta(days=90)
 _TOKEN_BYTES = 32
 _MAX_AGENT_CHARS = 300
 _MAX_ADDRESS_CHARS = 100
@@ -72,12 +76,15 @@ class SessionStore:
         or falls back to the SQLite file in the data directory.
     :param lock_timeout: seconds a write waits for other writers before giving up.
     :param clock: the current time, timezone-aware; tests pass a fake one.
+    :param keep_for: how long a row stays after its session expired (ended ones too);
+        older rows are deleted as new sign-ins come in.
     """
 
     def __init__(self, url: str | None = None, *, lock_timeout: float = 10.0,
-                 clock: Callable[[], dt.datetime] = _now) -> None:
+                 clock: Callable[[], dt.datetime] = _now, keep_for: dt.timedelta = KEEP_FOR) -> None:
         self._store = Store(url, lock_timeout)
         self._clock = clock
+        self._keep_for = keep_for
 
     def close(self) -> None:
         """Close the store's connections (a later call reopens them)."""
@@ -85,15 +92,22 @@ class SessionStore:
 
     def start(self, username: str, *, lifetime_s: int, client_address: str, user_agent: str) -> str:
         """Record a sign-in of ``username`` valid for ``lifetime_s`` seconds; returns the
-        token for the cookie (shown once, stored only hashed)."""
+        token for the cookie (shown once, stored only hashed). Rows that expired more than
+        ``keep_for`` ago go in the same transaction (a session ends by its expiry at the
+        latest, so none of them can sign anyone in)."""
         token = secrets.token_urlsafe(_TOKEN_BYTES)
         now = self._clock()
         row = {"token_sha256": _digest(token), "username": username, "created_at": now,
                "expires_at": now + dt.timedelta(seconds=lifetime_s), "ended_at": None, "end_reason": None,
                "client_address": client_address[:_MAX_ADDRESS_CHARS], "user_agent": user_agent[:_MAX_AGENT_CHARS]}
         with self._store.write(f"start a session of {username}") as conn:
+            conn.execute(sa.delete(_SESSIONS).where(_SESSIONS.c.expires_at < now - self._keep_for))
             conn.execute(sa.insert(_SESSIONS).values(row))
         return token
+
+    def seconds_left(self, session: SessionView) -> int:
+        """Whole seconds until ``session`` expires by this store's clock (0 once it has)."""
+        return max(0, math.ceil((session.expires_at - self._clock()).total_seconds()))
 
     def resolve(self, token: str) -> ActiveSession | None:
         """The session ``token`` names while it is live and its account enabled, else ``None``."""

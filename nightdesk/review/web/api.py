@@ -94,8 +94,11 @@ class EditBody(Decision):
 
 
 def _session_json(request: Request, editor: auth.Editor) -> dict[str, Any]:
+    """The session as a client sees it; ``expires_in_s`` counts down from the sign-in (a
+    session just started has the whole lifetime)."""
+    left = editor.session_expires_in_s
     return {"username": editor.username, "role": editor.role, "csrf_token": request.state.session.csrf_token,
-            "csrf_header": csrf.HEADER, "expires_in_s": services(request).signer.max_age_s}
+            "csrf_header": csrf.HEADER, "expires_in_s": services(request).signer.max_age_s if left is None else left}
 
 
 def item_json(item: ItemView) -> dict[str, Any]:

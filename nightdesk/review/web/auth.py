@@ -46,11 +46,13 @@ class Session:
 
 @dataclass(frozen=True)
 class Editor:
-    """The signed-in, still-enabled user a request acts as, and the id of their session."""
+    """The signed-in, still-enabled user a request acts as, the id of their session and the
+    whole seconds it has left as of this request (``None`` before the store was asked)."""
 
     username: str
     role: str
     session_id: int | None = None
+    session_expires_in_s: int | None = None
 
     @property
     def is_admin(self) -> bool:

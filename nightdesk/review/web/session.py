@@ -18,6 +18,7 @@ def current_editor(request: Request) -> Editor:
     active = services(request).sessions.resolve(token) if token else None
     if active is None:
         raise LoginRequired()
-    editor = Editor(username=active.session.username, role=active.role, session_id=active.session.id)
+    editor = Editor(username=active.session.username, role=active.role, session_id=active.session.id,
+                    session_expires_in_s=services(request).sessions.seconds_left(active.session))
     request.state.editor = editor
     return editor
