@@ -178,13 +178,20 @@ def measure_engine_live(csv: Path) -> dict:
     """The default load again, run with chDB's allocator returning freed pages at once
     (:data:`LIVE_MEMORY_ENV`): its peak RSS is the memory the load really holds, where the
     default run's also counts pages jemalloc keeps for reuse (its ``dirty_decay_ms:5000``)."""
-    return _measure_load(csv, ("engine", "arrow"))
+    result = _measure_load(csv, ("engine", "arrow"))
+    if result["path"] != "engine":
+        raise SystemExit(f"the default load took the {result['path']} path: the generator's file is not clean")
+    return result
 
 
-def measure_file_insert(csv: Path) -> dict:
-    """The engine parsing the file into a copy of raw_flights, checking nothing."""
+def measure_file_insert(csv: Path, *, merging: bool = True) -> dict:
+    """The engine parsing the file into a copy of raw_flights, checking nothing; with
+    ``merging=False`` the copy's merges are stopped, as the engine path stops its scratch
+    table's (like for like: both leave their parts for the target to merge)."""
     wh = _open_warehouse()
     with wh.scratch_table("raw_flights") as scratch:
+        if not merging:
+            wh.command(f"SYSTEM STOP MERGES {scratch}")
         started = time.perf_counter()
         wh.command(f"INSERT INTO {scratch} SELECT *, 'bench', toDate({{d:String}}), 'flights', now64(3) "
                    "FROM file({p:String}, 'CSVWithNames')", {"d": LOGICAL_DATE.isoformat(), "p": str(csv)})
@@ -228,10 +235,14 @@ def measure_baseline(csv: Path) -> dict:
 
 
 MEASUREMENTS = {"careful": measure_careful, "arrow": measure_arrow, "engine": measure_engine,
-                "engine_live": measure_engine_live, "file_insert": measure_file_insert, "transform": measure_transform, "baseline": measure_baseline}
+                "engine_live": measure_engine_live, "file_insert": measure_file_insert,
+                "file_insert_unmerged": lambda csv: measure_file_insert(csv, merging=False),
+                "transform": measure_transform, "baseline": measure_baseline}
 STEPS = {"careful": "load_source, careful path only (before)", "arrow": "load_source, Arrow fast path",
          "engine": "load_source, default (engine fast path)",
-         "engine_live": "the same, freed memory returned at once (peak = memory held)", "file_insert": "engine's own file() insert, no checks",
+         "engine_live": "the same, freed memory returned at once (peak = memory held)",
+         "file_insert": "engine's own file() insert, no checks",
+         "file_insert_unmerged": "the same, its merges stopped as the engine path's are",
          "transform": "run_model stg_flights"}
 
 
@@ -247,7 +258,8 @@ LIVE_MEMORY_ENV = {"JE_MALLOC_CONF": "dirty_decay_ms:0"}
 
 def run(kind: str, csv: Path, data_dir: Path) -> dict:
     """Run one measurement in a fresh process on ``data_dir``; returns its JSON result."""
-    env = {**os.environ, "NIGHTDESK_DATA_DIR": str(data_dir), **(LIVE_MEMORY_ENV if kind == "engine_live" else {})}
+    env = {name: value for name, value in os.environ.items() if name not in LIVE_MEMORY_ENV}
+    env |= {"NIGHTDESK_DATA_DIR": str(data_dir), **(LIVE_MEMORY_ENV if kind == "engine_live" else {})}
     env.pop("CLICKHOUSE_URL", None)
     done = subprocess.run([sys.executable, __file__, "--child", kind, "--csv", str(csv)],
                           env=env, capture_output=True, text=True)
@@ -278,7 +290,8 @@ def main() -> None:
             write_flights_csv(csv, rows)
             print(f"generated {rows:,} rows ({csv.stat().st_size / 2**20:,.0f} MiB CSV) "
                   f"in {time.perf_counter() - started:.0f}s", flush=True)
-            for kind in ("careful", "arrow", "engine", "engine_live", "file_insert", "transform"):
+            for kind in ("careful", "arrow", "engine", "engine_live", "file_insert", "file_insert_unmerged",
+                         "transform"):
                 # The transform reads what the default load left in raw_flights.
                 data_dir = work / f"data_{rows}_{'engine' if kind == 'transform' else kind}"
                 table.append((rows, kind, run(kind, csv, data_dir)))
@@ -298,6 +311,10 @@ def main() -> None:
     rate = baseline["rows"] / baseline["seconds"]
     print(f"| {args.baseline_rows:,} (sample) | naive row-by-row INSERT | {baseline['seconds']:,.1f} | {rate:,.0f} "
           f"| | | {baseline['peak_rss_mib']:,.0f} | |")
+    for rows in args.rows:
+        same = {k: x for n, k, x in table if n == rows}
+        like = same["file_insert_unmerged"]["seconds"] / same["engine"]["seconds"]
+        print(f"{rows:,} rows: the default load ran at {like:.2f}x the file() insert whose merges were stopped too")
     for rows in args.rows:
         print(f"naive baseline extrapolated to {rows:,} rows: {rows / rate / 3600:,.1f} hours at {rate:,.0f} rows/s")
 

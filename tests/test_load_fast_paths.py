@@ -240,3 +240,46 @@ def test_a_single_integer_key_seen_twice_is_found(warehouse, keys, duplicated):
     with warehouse.scratch_table("raw_flights") as scratch:
         warehouse.command(f"INSERT INTO {scratch} (flight_id) SELECT arrayJoin({list(keys)!r}::Array(Int64))")
         assert _has_duplicate(warehouse, scratch, FLIGHTS) is duplicated
+
+
+@pytest.mark.parametrize(("rows", "limit", "deferred"), [
+    ([f"AAPL,{_day(60)},1,2,1,1,100,1", f"IBM,{_day(60)},1,2,1,1,100,1"], 500, True),   # clean: left to the target
+    ([f"AAPL,{_day(60)},1,2,1,1,100,1", f"IBM,{_day(60)},1,2,1,1,-5,1"], 500, False),   # handed to the careful path
+    ([f"AAPL,{_day(60)},1,2,1,1,100,1", f"IBM,{_day(60)},1,2,1,1,100,1"], 0, False),     # too big to leave unmerged
+])
+def test_the_engine_path_defers_merges_only_for_parts_it_hands_over_and_bounds(warehouse, tmp_path, monkeypatch,
+                                                                              rows, limit, deferred):
+    """The engine path stops the scratch table's merges (the target merges the parts after
+    the swap), but not for a file that could leave too many parts, and it starts them
+    again before the careful path writes its chunks there. A table with merges stopped
+    refuses ``OPTIMIZE ... FINAL`` (ABORTED), which is how this test sees it."""
+    from nightdesk.elt import engine_csv
+    from nightdesk.sources.arrow_csv import NotClean
+    from nightdesk.warehouse.clickhouse import WarehouseError
+
+    monkeypatch.setattr(engine_csv, "MAX_UNMERGED_PARTS", limit)
+    path = tmp_path / "merges.csv"
+    path.write_text("\n".join([STOCKS, *rows]) + "\n")
+    reader = FileReader(url=str(path), date_column="trade_date")
+    with warehouse.scratch_table("raw_stock_prices") as scratch:
+        warehouse.command(f"INSERT INTO {scratch} (ticker) VALUES ('an earlier part')")
+        try:
+            engine_csv.load(warehouse, reader, STOCK_PRICES, _day(60), path, scratch,
+                            {"_batch_id": "b", "_logical_date": _day(60), "_source": "merges"})
+        except NotClean:
+            warehouse.command(f"INSERT INTO {scratch} (ticker) VALUES ('a careful chunk')")
+        if deferred:
+            with pytest.raises(WarehouseError, match="ABORTED"):
+                warehouse.command(f"OPTIMIZE TABLE {scratch} FINAL")
+        else:
+            warehouse.command(f"OPTIMIZE TABLE {scratch} FINAL")
+
+
+def test_a_file_bounds_its_parts_by_its_size_and_a_compressed_one_does_not(tmp_path):
+    from nightdesk.elt.engine_csv import _max_parts
+    from nightdesk.sources.readers import CHUNK_ROWS
+
+    plain, packed = tmp_path / "a.csv", tmp_path / "a.csv.gz"
+    plain.write_bytes(b"x" * (2 * 8 * CHUNK_ROWS + 1))  # 8 columns: at most 2 parts and a row
+    packed.write_bytes(b"x")
+    assert _max_parts(plain, 8) == 3 and _max_parts(packed, 8) is None

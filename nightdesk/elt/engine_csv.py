@@ -52,6 +52,10 @@ _DATETIME_TEXT = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T]([01][0-9]|2[0-3]):[0-5][0-9]
 # The Date column's range; dates outside it are left to the careful path.
 _DATE_RANGE = ("1970-01-02", "2149-06-05")
 _ABORT = "nightdesk: not clean"
+#: The most parts a load leaves for the target table to merge: half the engine's
+#: ``parts_to_delay_insert`` (1,000 parts in one partition, where inserts start to wait).
+#: About 2.4 GB of a flights-shaped file (19 columns) at the least; a larger one merges as it loads.
+MAX_UNMERGED_PARTS = 500
 
 
 def applicable(wh: Warehouse, reader: object, schema: Schema, logical_date: dt.date) -> Path | None:
@@ -79,6 +83,8 @@ class Statement:
     insert: str
     params: dict[str, object]
     settings: dict[str, object]
+    #: The most parts the insert can write (``None`` where the file's size bounds nothing).
+    max_parts: int | None
 
 
 def statement(reader: FileReader, schema: Schema, logical_date: dt.date, path: Path, table: str,
@@ -143,27 +149,49 @@ def statement(reader: FileReader, schema: Schema, logical_date: dt.date, path: P
         "min_insert_block_size_rows": CHUNK_ROWS,
         "min_insert_block_size_bytes": 0,
     }
-    return Statement(select, f"INSERT INTO {table} ({columns}) {select}", params, settings)
+    return Statement(select, f"INSERT INTO {table} ({columns}) {select}", params, settings,
+                     _max_parts(path, len(header)))
 
 
 def load(wh: Warehouse, reader: FileReader, schema: Schema, logical_date: dt.date, path: Path,
          table: str, meta: dict[str, object]) -> int:
     """Insert the file's rows of ``logical_date`` into ``table``; returns the rows inserted."""
     work = statement(reader, schema, logical_date, path, table, meta)
-    try:
-        # ``table`` is the loader's scratch copy, whose parts are swapped into the target
-        # partition whole: merging them here would only compete with the parsing for the
-        # cores (about a tenth of the 10M-row load on two cores, benchmarks/load_throughput.py);
-        # the target table merges them after the swap as it merges any insert.
+    # ``table`` is the loader's scratch copy, whose parts are swapped into the target
+    # partition whole: merging them here only competes with the parsing for the cores
+    # (about a tenth of a 10M-row load on two cores: docs/benchmarks.md), and the target
+    # table merges them after the swap as it merges any insert. Only while the parts left
+    # unmerged stay well below the engine's limits on parts in one partition.
+    deferred = work.max_parts is not None and work.max_parts <= MAX_UNMERGED_PARTS
+    if deferred:
         wh.command(f"SYSTEM STOP MERGES {table}")
+    try:
+        inserted = _insert(wh, work, table, path)
+        if schema.primary_key and _has_duplicate(wh, table, schema):
+            raise NotClean(f"{path}: a duplicate primary key")
+    except NotClean:
+        if deferred:  # the careful path writes its chunks into this table next
+            wh.command(f"SYSTEM START MERGES {table}")
+        raise
+    return inserted
+
+
+def _insert(wh: Warehouse, work: Statement, table: str, path: Path) -> int:
+    try:
         before = int(wh.scalar(f"SELECT count() FROM {table}"))
         wh.command(work.insert, work.params, settings=work.settings)
-        inserted = int(wh.scalar(f"SELECT count() FROM {table}")) - before
+        return int(wh.scalar(f"SELECT count() FROM {table}")) - before
     except Exception as exc:  # an abort, or a file the engine cannot read as the careful path would
         raise NotClean(f"{path}: {_first_line(exc)}") from exc
-    if schema.primary_key and _has_duplicate(wh, table, schema):
-        raise NotClean(f"{path}: a duplicate primary key")
-    return inserted
+
+
+def _max_parts(path: Path, columns: int) -> int | None:
+    """The most parts of :data:`CHUNK_ROWS` rows the file can fill: a row takes at least
+    one byte a column (its separators and line end), so the size bounds the rows; a
+    compressed file's size bounds nothing."""
+    if path.name.lower().endswith(_COMPRESSED):
+        return None
+    return -(-path.stat().st_size // (columns * CHUNK_ROWS))
 
 
 def _header(path: Path, reader: FileReader) -> list[str]:
