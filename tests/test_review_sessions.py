@@ -248,26 +248,35 @@ def test_the_api_counts_a_session_down_to_its_expiry(review_url):
     users.add("ann", PASSWORD, "editor")
     now = [dt.datetime(2026, 12, 3, 20, 0, tzinfo=dt.UTC)]
     sessions = SessionStore(review_url, clock=lambda: now[0])
-    app = create_app(queue=ReviewQueue(review_url), users=users, sessions=sessions, media=MediaStore("/nonexistent"),
-                     secret_key=SECRET, session_max_age_s=3600, login_throttle=LoginThrottle(review_url))
-    client = TestClient(app)
-    assert client.post("/api/login", json={"username": "ann", "password": PASSWORD}).json()["expires_in_s"] == 3600
-    now[0] += dt.timedelta(minutes=50)
-    assert client.get("/api/session").json()["expires_in_s"] == 600
-    now[0] += dt.timedelta(minutes=10)
-    assert client.get("/api/session").status_code == 401
-    sessions.close()
-    users.close()
+    queue, throttle = ReviewQueue(review_url), LoginThrottle(review_url)
+    app = create_app(queue=queue, users=users, sessions=sessions, media=MediaStore("/nonexistent"),
+                     secret_key=SECRET, session_max_age_s=3600, login_throttle=throttle)
+    try:
+        client = TestClient(app)
+        assert client.post("/api/login", json={"username": "ann", "password": PASSWORD}).json()["expires_in_s"] == 3600
+        now[0] += dt.timedelta(minutes=50)
+        assert client.get("/api/session").json()["expires_in_s"] == 600
+        now[0] += dt.timedelta(minutes=10)
+        assert client.get("/api/session").status_code == 401
+    finally:
+        for store in (sessions, queue, throttle, users):
+            store.close()
 
 
 def test_rows_of_long_expired_sessions_go_as_new_ones_start(review_url):
-    UserStore(review_url).add("ann", PASSWORD, "editor")
+    users = UserStore(review_url)
+    users.add("ann", PASSWORD, "editor")
+    users.close()
     now = [dt.datetime(2026, 1, 1, 9, 0, tzinfo=dt.UTC)]
     sessions = SessionStore(review_url, clock=lambda: now[0], keep_for=dt.timedelta(days=90))
 
     def rows() -> list[str]:
-        with sa.create_engine(review_url).connect() as conn:
-            return [r.user_agent for r in conn.execute(sa.text("SELECT user_agent FROM review_sessions ORDER BY id"))]
+        engine = sa.create_engine(review_url)
+        try:
+            with engine.connect() as conn:
+                return [r.user_agent for r in conn.execute(sa.text("SELECT user_agent FROM review_sessions ORDER BY id"))]
+        finally:
+            engine.dispose()
 
     sessions.end(sessions.start("ann", lifetime_s=3600, client_address="10.0.0.1", user_agent="ended"))
     sessions.start("ann", lifetime_s=3600, client_address="10.0.0.1", user_agent="expired")
