@@ -54,8 +54,11 @@ _DATE_RANGE = ("1970-01-02", "2149-06-05")
 _ABORT = "nightdesk: not clean"
 #: The most parts a load leaves for the target table to merge: half the engine's
 #: ``parts_to_delay_insert`` (1,000 parts in one partition, where inserts start to wait).
-#: About 2.4 GB of a flights-shaped file (19 columns) at the least; a larger one merges as it loads.
+#: About 2.5 GB of a flights-shaped file (20 columns) at the least; a larger one merges as it loads.
 MAX_UNMERGED_PARTS = 500
+# Names whose size is the text's size; any other (a compression the engine infers from the
+# suffix, .zst or .lz4 as well as .gz) bounds nothing, and its load merges as it goes.
+_PLAIN_TEXT = (".csv", ".tsv", ".txt")
 
 
 def applicable(wh: Warehouse, reader: object, schema: Schema, logical_date: dt.date) -> Path | None:
@@ -187,9 +190,9 @@ def _insert(wh: Warehouse, work: Statement, table: str, path: Path) -> int:
 
 def _max_parts(path: Path, columns: int) -> int | None:
     """The most parts of :data:`CHUNK_ROWS` rows the file can fill: a row takes at least
-    one byte a column (its separators and line end), so the size bounds the rows; a
-    compressed file's size bounds nothing."""
-    if path.name.lower().endswith(_COMPRESSED):
+    one byte a column (its separators and line end), so the size bounds the rows; the
+    size of a file not named as plain text (compressed, or unknown) bounds nothing."""
+    if not path.name.lower().endswith(_PLAIN_TEXT):
         return None
     return -(-path.stat().st_size // (columns * CHUNK_ROWS))
 
