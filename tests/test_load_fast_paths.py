@@ -280,9 +280,24 @@ def test_a_file_bounds_its_parts_by_its_size_and_a_compressed_one_does_not(tmp_p
     from nightdesk.elt.engine_csv import _max_parts
     from nightdesk.sources.readers import CHUNK_ROWS
 
-    plain = tmp_path / "a.csv"
-    plain.write_bytes(b"x" * (2 * 8 * CHUNK_ROWS + 1))  # 8 columns: at most 2 parts and a row
-    assert _max_parts(plain, 8) == 3
-    for name in ("a.csv.gz", "a.csv.zst", "a.csv.lz4", "a.dat"):  # compressed, or not known to be plain text
+    for name in ("a.csv", "a.dat"):  # plain text, whatever the suffix
+        (tmp_path / name).write_bytes(b"x" * (2 * 8 * CHUNK_ROWS + 1))  # 8 columns: at most 2 parts and a row
+        assert _max_parts(tmp_path / name, 8) == 3, name
+    for name in ("a.csv.gz", "a.csv.bz2", "a.csv.xz"):
         (tmp_path / name).write_bytes(b"x")
         assert _max_parts(tmp_path / name, 8) is None, name
+
+
+@pytest.mark.parametrize(("name", "engine"), [
+    ("a.csv", True), ("a.dat", True), ("a.csv.gz", True), ("a.csv.xz", True),
+    ("a.csv.zst", False), ("a.csv.zstd", False), ("a.csv.lz4", False), ("a.csv.br", False), ("a.csv.gzip", False),
+])
+def test_a_compression_only_the_engine_infers_is_left_to_the_careful_path(warehouse, tmp_path, name, engine):
+    """The engine decompresses ``.zst``, ``.lz4``, ``.br``... by their suffix, where pandas
+    reads such a file as text or not at all: the two paths would read different bytes."""
+    from nightdesk.elt import engine_csv
+
+    path = tmp_path / name
+    path.write_text(f"{STOCKS}\nAAPL,{_day(61)},1,2,1,1,100,1\n")
+    reader = FileReader(url=str(path), date_column="trade_date", format="csv")  # as a source file names it
+    assert (engine_csv.applicable(warehouse, reader, STOCK_PRICES, _day(61)) == path) is engine

@@ -40,6 +40,10 @@ from nightdesk.warehouse.clickhouse import Warehouse
 # Compressions both fsspec's ``compression="infer"`` and the engine's ``file()`` infer
 # from the suffix, so both paths read the same bytes.
 _COMPRESSED = (".gz", ".bz2", ".xz")
+# Suffixes the engine decompresses and pandas reads otherwise (as text, or only with a
+# package Nightdesk does not install): such a file is the careful path's alone. Probed in
+# chDB 4.4 (.zz, .z and any other suffix read as plain text).
+_ENGINE_ONLY_COMPRESSED = (".gzip", ".deflate", ".br", ".brotli", ".lzma", ".zst", ".zstd", ".lz4", ".snappy")
 # Every character Python's str.strip() removes (the validator strips text values).
 _STRIPPED = "".join(chr(c) for c in range(0x110000) if chr(c).strip() == "")
 _STRIPPED_SET = "(" + ", ".join("char(" + ", ".join(str(b) for b in c.encode()) + ")" for c in _STRIPPED) + ")"
@@ -56,9 +60,6 @@ _ABORT = "nightdesk: not clean"
 #: ``parts_to_delay_insert`` (1,000 parts in one partition, where inserts start to wait).
 #: About 2.5 GB of a flights-shaped file (20 columns) at the least; a larger one merges as it loads.
 MAX_UNMERGED_PARTS = 500
-# Names whose size is the text's size; any other (a compression the engine infers from the
-# suffix, .zst or .lz4 as well as .gz) bounds nothing, and its load merges as it goes.
-_PLAIN_TEXT = (".csv", ".tsv", ".txt")
 
 
 def applicable(wh: Warehouse, reader: object, schema: Schema, logical_date: dt.date) -> Path | None:
@@ -70,7 +71,7 @@ def applicable(wh: Warehouse, reader: object, schema: Schema, logical_date: dt.d
         return None
     assert isinstance(reader, FileReader)
     url = reader.resolved_url(logical_date).removeprefix("file://")
-    if "://" in url or _GLOB.search(url) or url.lower().endswith(".zip"):
+    if "://" in url or _GLOB.search(url) or url.lower().endswith((".zip", *_ENGINE_ONLY_COMPRESSED)):
         return None
     path = Path(url)
     return path if path.is_file() else None
@@ -190,9 +191,10 @@ def _insert(wh: Warehouse, work: Statement, table: str, path: Path) -> int:
 
 def _max_parts(path: Path, columns: int) -> int | None:
     """The most parts of :data:`CHUNK_ROWS` rows the file can fill: a row takes at least
-    one byte a column (its separators and line end), so the size bounds the rows; the
-    size of a file not named as plain text (compressed, or unknown) bounds nothing."""
-    if not path.name.lower().endswith(_PLAIN_TEXT):
+    one byte a column (its separators and line end), so the size bounds the rows; a
+    compressed file's size bounds nothing (:func:`applicable` leaves the engine no other
+    compressed names)."""
+    if path.name.lower().endswith(_COMPRESSED):
         return None
     return -(-path.stat().st_size // (columns * CHUNK_ROWS))
 
