@@ -106,9 +106,9 @@ class SessionStore:
             conn.execute(sa.insert(_SESSIONS).values(row))
         return token
 
-    def seconds_left(self, session: SessionView) -> int:
-        """Whole seconds until ``session`` expires by this store's clock (0 once it has)."""
-        return max(0, math.ceil((session.expires_at - self._clock()).total_seconds()))
+    def seconds_left(self, expires_at: dt.datetime) -> int:
+        """Whole seconds until ``expires_at`` by this store's clock (0 once it has passed)."""
+        return max(0, math.ceil((expires_at - self._clock()).total_seconds()))
 
     def resolve(self, token: str) -> ActiveSession | None:
         """The session ``token`` names while it is live and its account enabled, else ``None``."""

@@ -96,9 +96,11 @@ class EditBody(Decision):
 def _session_json(request: Request, editor: auth.Editor) -> dict[str, Any]:
     """The session as a client sees it; ``expires_in_s`` counts down from the sign-in (a
     session just started has the whole lifetime)."""
-    left = editor.session_expires_in_s
+    svc = services(request)
+    expires_at = editor.session_expires_at
+    left = svc.signer.max_age_s if expires_at is None else svc.sessions.seconds_left(expires_at)
     return {"username": editor.username, "role": editor.role, "csrf_token": request.state.session.csrf_token,
-            "csrf_header": csrf.HEADER, "expires_in_s": services(request).signer.max_age_s if left is None else left}
+            "csrf_header": csrf.HEADER, "expires_in_s": left}
 
 
 def item_json(item: ItemView) -> dict[str, Any]:

@@ -14,6 +14,7 @@ cookie so the login form can carry a CSRF token too; only a sign-in writes a row
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import secrets
@@ -46,13 +47,13 @@ class Session:
 
 @dataclass(frozen=True)
 class Editor:
-    """The signed-in, still-enabled user a request acts as, the id of their session and the
-    whole seconds it has left as of this request (``None`` before the store was asked)."""
+    """The signed-in, still-enabled user a request acts as, and the id and expiry of their
+    session (``None`` before the store was asked: at login)."""
 
     username: str
     role: str
     session_id: int | None = None
-    session_expires_in_s: int | None = None
+    session_expires_at: dt.datetime | None = None
 
     @property
     def is_admin(self) -> bool:

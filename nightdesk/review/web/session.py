@@ -19,6 +19,6 @@ def current_editor(request: Request) -> Editor:
     if active is None:
         raise LoginRequired()
     editor = Editor(username=active.session.username, role=active.role, session_id=active.session.id,
-                    session_expires_in_s=services(request).sessions.seconds_left(active.session))
+                    session_expires_at=active.session.expires_at)
     request.state.editor = editor
     return editor
