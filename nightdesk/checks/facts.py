@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from nightdesk.checks.clauses import Bound, Clauses, name_occurrences
-from nightdesk.checks.context import StoryContext, story_context
+from nightdesk.checks.context import StoryContext, story_context_of
 from nightdesk.checks.dates import DateMention, find_dates
 from nightdesk.checks.directions import Directions, changes, comparisons
 from nightdesk.checks.entities import Backing, name_runs, unbacked_names
@@ -110,7 +110,7 @@ def bind(text: str, sheet: FactSheet, *, allowed: Iterable[str] = ()) -> Binding
 @lru_cache(maxsize=256)
 def _bind(text: str, sheet_json: str, allowed: tuple[str, ...]) -> Binding:
     sheet = FactSheet.from_json(sheet_json)
-    context = story_context(sheet)
+    context = story_context_of(sheet_json)
     facts = context.facts
     numeric = [f for f in facts if f.kind in ("count", "number", "percent", "currency") and f.numeric]
     names = [_NameFact.of(f) for f in facts if f.kind in ("entity", "text") and _has_letters(f.value)]

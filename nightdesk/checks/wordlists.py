@@ -28,13 +28,16 @@ def load_list(filename: str) -> tuple[str, ...]:
 def domain_list(domain_dir: Path, filename: str) -> tuple[str, ...]:
     """The default domain's ``filename`` plus the entries of ``domain_dir/filename``, when it
     has one (a domain adds to the shared list; a list it lacks is the default alone)."""
-    return _domain_list(domain_dir.resolve(), filename)
+    return _domain_list(domain_dir, filename)
 
 
 @lru_cache(maxsize=None)
 def _domain_list(domain_dir: Path, filename: str) -> tuple[str, ...]:
+    # Resolved here, inside the cache: resolving a path asks the file system for every
+    # part of it, which cost more than the rest of the look-up.
     from nightdesk.stories.catalog import DEFAULT_DOMAIN, STORIES_DIR
 
+    domain_dir = domain_dir.resolve()
     beside = domain_dir.parent / DEFAULT_DOMAIN
     default_dir = beside if beside.is_dir() else STORIES_DIR / "domains" / DEFAULT_DOMAIN
     entries = list(_read(default_dir / filename, required=True))
@@ -43,8 +46,9 @@ def _domain_list(domain_dir: Path, filename: str) -> tuple[str, ...]:
     return tuple(entries)
 
 
+@lru_cache(maxsize=None)
 def domain_set(domain_dir: Path, filename: str) -> frozenset[str]:
-    """A domain list lower-cased, for membership tests."""
+    """A domain list lower-cased, for membership tests (built once: asked for by every draft)."""
     return frozenset(word.lower() for word in domain_list(domain_dir, filename))
 
 

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 FactKind = Literal["count", "number", "percent", "currency", "date", "entity", "text"]
@@ -83,6 +84,15 @@ class FactSheet:
         return {f.name: f.display for f in self.facts}
 
     def to_json(self) -> str:
+        """The sheet as stored (keys sorted), computed once per sheet.
+
+        The checks key their caches by it several times a draft, and ``asdict`` walking the
+        facts was a third of the checks' time on the night path.
+        """
+        return self._json
+
+    @cached_property
+    def _json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
 
     @classmethod
