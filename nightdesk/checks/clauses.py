@@ -86,11 +86,15 @@ def name_occurrences(clauses: Clauses, facts: Sequence[Fact]) -> list[tuple[Fact
     for word in clauses.words:
         starts.append(at)
         at += len(word.text) + 1
-    found = []
+    matches = []
     for fact in facts:
         if not fact.names:
             continue
         pattern = phrase_pattern([*fact.names, *(n + "s" for n in fact.names if not n.endswith("s"))])
-        for match in pattern.finditer(text):
-            found.append((fact, max(k for k, s in enumerate(starts) if s <= match.start())))
-    return found
+        matches += [(fact, match.span()) for match in pattern.finditer(text)]
+    # A name inside a longer name of another fact is that fact's: "previous close" names
+    # prev_close, not close.
+    return [(fact, max(k for k, s in enumerate(starts) if s <= start))
+            for fact, (start, end) in matches
+            if not any(other.name != fact.name and o_start <= start and end <= o_end and o_end - o_start > end - start
+                       for other, (o_start, o_end) in matches)]

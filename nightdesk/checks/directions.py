@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from nightdesk.checks.clauses import Bound, Clauses, name_occurrences
+from nightdesk.checks.clauses import Bound, Clauses, Word, name_occurrences
 from nightdesk.checks.masking import Span
 from nightdesk.checks.numbers import NumberMention
 from nightdesk.checks.result import Finding
@@ -22,9 +22,13 @@ MAX_COMPARE = 12  # words (and stops) from a comparison word to the figures it c
 class Directions:
     """Direction words ("rose", "below") bound to a signed fact, which must agree with its sign.
 
-    A word binds to the nearest figure of its clause stated by a signed fact that lists
-    it; failing that, to a signed fact its clause names; failing that, to the story's key
-    fact when that lists it. A word bound to nothing is not checked.
+    A word written against a figure ("rose 23.9%", "rose by 23.9%", "23.9% higher", "a
+    1.94% gain") states that figure's move: the figure's own fact must list the word, and
+    a fact other than the story's key fact must be named in the clause ("FB was up 23.9%"
+    reads as the share price, even when 23.9% is the volume's lead over its average).
+    Otherwise a word binds to the nearest figure of its clause stated by a signed fact
+    that lists it; failing that, to a signed fact its clause names; failing that, to the
+    story's key fact when that lists it. A word bound to nothing is not checked.
     """
 
     def __init__(self, clauses: Clauses, facts: Sequence[Fact], figures: Sequence[Bound], key_fact: str | None) -> None:
@@ -34,12 +38,19 @@ class Directions:
         signed = {f.name: f for f in facts if f.signed and f.numeric}
         if not signed:
             return
+        by_name, self._signed = {f.name: f for f in facts}, signed
+        at = {clauses.index(b.span[0]): b for b in figures if b.what == "figure"}
         occurrences = name_occurrences(clauses, list(signed.values()))
         for t, word in enumerate(clauses.words):
             listing = {n for n, f in signed.items() if any(word.text in ws for ws in f.directions.values())}
             if not listing:
                 continue
             first, last = clauses.clause(t)
+            figure = _stated_of(clauses, at, t)
+            if figure is not None:
+                self._stated(clauses, word, figure, by_name[figure.fact], listing, key_fact,
+                             {f.name for f, j in occurrences if first <= j <= last})
+                continue
             near = sorted((abs(clauses.index(b.span[0]) - t), b.fact) for b in figures
                           if b.fact in listing and first <= clauses.index(b.span[0]) <= last)
             named = sorted((abs(j - t), f.name) for f, j in occurrences if f.name in listing and first <= j <= last)
@@ -47,6 +58,24 @@ class Directions:
             if not target:
                 continue
             self._check(word.text, (word.start, word.end), signed[target[0][1]])
+
+    def _stated(self, clauses: Clauses, word: Word, figure: Bound, fact: Fact, listing: set[str],
+                key_fact: str | None, named: set[str]) -> None:
+        """Check a direction word written against ``figure``, bound to ``fact``."""
+        span, written = (word.start, word.end), clauses.words[clauses.index(figure.span[0])].text
+        # "rose 2.48%" bound to the size of the move: the word is the change's (same names).
+        fact = next((by for by in self._signed.values() if by.name in listing and fact.names
+                     and by.names == fact.names), fact) if fact.name not in listing else fact
+        if fact.name not in listing:
+            self.findings.append(Finding(
+                f"direction word {word.text!r} at {span[0]}-{span[1]} is stated of {written!r}, which is "
+                f"{fact.name} ({fact.label or fact.name}): {word.text!r} is no direction of it", span))
+        elif fact.name != key_fact and fact.name not in named:
+            self.findings.append(Finding(
+                f"{word.text!r} {written!r} at {span[0]}-{span[1]} reads as the story's main move ({key_fact}), but "
+                f"{written!r} is {fact.name}: name it ({', '.join(repr(n) for n in fact.names[:3])})", span))
+        else:
+            self._check(word.text, span, fact)
 
     def _check(self, word: str, span: Span, fact: Fact) -> None:
         self.checked += 1
@@ -92,6 +121,16 @@ def comparisons(clauses: Clauses, facts: Sequence[Fact], figures: Sequence[Bound
                 f"{'more' if sense[word.text] == 'more' else 'less'} than {right.name} ({right.display})",
                 (left_span[0], right_span[1])))
     return findings
+
+
+def _stated_of(clauses: Clauses, figures_at: dict[int, Bound], t: int) -> Bound | None:
+    """The bound figure direction word ``t`` is written against: right after it (or after "by"), else right before."""
+    words = clauses.words
+    after_by = t + 2 if t + 2 < len(words) and words[t + 1].text == "by" else None
+    for j in (t + 1, after_by, t - 1):
+        if j is not None and j in figures_at:
+            return figures_at[j]
+    return None
 
 
 def _same_sentence(clauses: Clauses, i: int, j: int) -> bool:

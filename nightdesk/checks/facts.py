@@ -18,14 +18,24 @@ change_pct (1.94%)``. The rules:
   only other facts than the ones its value equals fails, naming both; a value shared by
   facts of different meaning with no naming word near it fails as ambiguous. A naming
   word belongs to the nearest figure that can state that fact, so "78.7% of 958
-  departures" reads "departures" with 958.
+  departures" reads "departures" with 958. The nearest naming word decides: "turnover fell
+  2.48%" reads 2.48% as the volume, whatever "the stock" says further on; a unit several
+  facts share ("167 flights") names none of them.
 * Direction. For a signed fact (``directions:``), a direction word bound to it ("rose",
   "below") must agree with the sign of its value; a figure written as a change ("a 78.7%
   increase") must be a signed fact; "X above Y" between two figures of one kind and unit
   needs X > Y.
+  A direction word written against a figure ("rose 23.9%", "a 1.94% gain") states that
+  figure's move, so the figure's fact must list it, and be named unless it is the key fact.
+* Read. Digits the checks cannot read as a figure or date ("99.999.999", "99pct") fail, and
+  so do digits other than 0-9: what is not read is not verified.
+* Said. A bound ("more than 2.48%", ``hedge_words.txt``) or a denial ("did not fall",
+  ``negation_words.txt``) around a bound figure fails (:mod:`qualifiers`).
 * Once. A fact stated twice in one clause ("The 957 departed from 957") fails.
 * Time. Relative time ("today", "the day before") fails unless a fact's label states it;
-  a date is backed when every part it states agrees with one of the sheet's dates.
+  a date is backed when every part it states agrees with one of the sheet's dates; a date
+  fact with naming words (the previous session's date) is another day than the story's,
+  and backs a date only when its clause names it.
 * Names. A name is backed when it is a whole-word stretch of an entity or text fact
   ("United" and "United Air Lines" come from "United Air Lines Inc."), or a standing
   phrase of the story's domain (``allowed_phrases.txt``) or the caller's ``allowed``.
@@ -48,6 +58,7 @@ from nightdesk.checks.directions import Directions, changes, comparisons
 from nightdesk.checks.entities import Backing, name_runs, unbacked_names
 from nightdesk.checks.masking import Span, find_spans, mask
 from nightdesk.checks.numbers import MentionKind, NumberMention, find_numbers
+from nightdesk.checks.qualifiers import bounds, denials
 from nightdesk.checks.result import CheckResult, Finding
 from nightdesk.checks.wordlists import domain_list, domain_set, phrase_pattern
 from nightdesk.stories.factsheet import Fact, FactKind, FactSheet
@@ -126,10 +137,11 @@ def _bind(text: str, sheet_json: str, allowed: tuple[str, ...]) -> Binding:
     work = mask(work, (n.span for n in numbers))
     clauses = Clauses(text, [*(d.span for d in dates), *(n.span for n in numbers), *(span for span, _ in verbatim)])
 
-    findings: list[Finding] = []
+    findings: list[Finding] = [*_unread_digits(work), *_foreign_digits(text, [*dates, *numbers])]
     bound: list[Bound] = []
+    dated = [f for f in facts if f.kind == "date" and f.names]
     for mention in dates:
-        finding, day_fact = _date_finding(mention, days)
+        finding, day_fact = _date_finding(mention, days, dated, clauses)
         findings += [finding] if finding else []
         bound += [Bound(day_fact, mention.span, "date")] if day_fact else []
     figures = _Figures(numbers, numeric, clauses, {day.year: name for name, day in reversed(days)})
@@ -148,6 +160,9 @@ def _bind(text: str, sheet_json: str, allowed: tuple[str, ...]) -> Binding:
     directions = Directions(clauses, facts, figures.bound, context.key_fact)
     findings += directions.findings
     bound += directions.bound
+    findings += bounds(text, [m for m in numbers if any(b.span == m.span for b in figures.bound)],
+                       domain_list(context.domain_dir, "hedge_words.txt"))
+    findings += denials(clauses, bound, domain_set(context.domain_dir, "negation_words.txt"))
     findings += comparisons(clauses, facts, figures.bound, {b.span for b in directions.bound},
                              domain_list(context.domain_dir, "comparison_words.txt"))
     verified = _verified(figures, bound, directions)
@@ -162,6 +177,25 @@ def _missing_values(text: str) -> list[Finding]:
     (a template that used a fact without guarding for its absence, or a model copying it)."""
     return [Finding(f"states a missing value {m.group()!r} at {m.start()}-{m.end()}: the fact has no value that day",
                     m.span()) for m in _MISSING.finditer(text)]
+
+
+_DIGIT_RUN = re.compile(r"\d(?:[\d.,:/]*\d)?")
+
+
+def _unread_digits(work: str) -> list[Finding]:
+    """Digits left once dates, figures and standing phrases are read ("99.999.999", "99pct",
+    "$430,99"'s tail): a figure the checks cannot read is a figure they did not verify."""
+    return [Finding(f"unreadable figure {m.group()!r} at {m.start()}-{m.end()}: the checks cannot read it as a "
+                    "number, so it is not verified; write it as the fact sheet does", m.span())
+            for m in _DIGIT_RUN.finditer(work)]
+
+
+def _foreign_digits(text: str, mentions: Sequence[DateMention | NumberMention]) -> list[Finding]:
+    """A figure or date written with other than ASCII digits: the checks read "2.\u09ea8%" as 2.48%,
+    a reader may see 2.88%, so what is checked is not surely what is read."""
+    return [Finding(f"{m.text!r} at {m.span[0]}-{m.span[1]} is written with digits other than 0-9: "
+                    "what the checks read may not be what readers see", m.span)
+            for m in mentions if any(c.isdigit() and not c.isascii() for c in m.text)]
 
 
 def _verified(figures: _Figures, bound: Sequence[Bound], directions: Directions) -> tuple[str, ...]:
@@ -188,14 +222,32 @@ def _story_days(sheet: FactSheet) -> list[tuple[str, dt.date]]:
     return days if logical in {d for _, d in days} else [*days, ("logical date", logical)]
 
 
-def _date_finding(mention: DateMention, days: Sequence[tuple[str, dt.date]]) -> tuple[Finding | None, str | None]:
-    """A finding for an unbacked date, or the date fact it is bound to."""
+def _date_finding(mention: DateMention, days: Sequence[tuple[str, dt.date]], dated: Sequence[Fact],
+                  clauses: Clauses) -> tuple[Finding | None, str | None]:
+    """A finding for an unbacked date, or the date fact it is bound to.
+
+    A date fact with naming words (``prev_trade_date``: "previous", "prior") is another
+    day than the story's: a date that agrees only with it must say so in its clause, or
+    "fell 2.48% on February 28" would pass with the previous session's date.
+    """
     where = f"{mention.text!r} at {mention.span[0]}-{mention.span[1]}"
     if not mention.is_real:
         return Finding(f"unbacked date {where}: no calendar has that date", mention.span), None
     agreeing = [name for name, day in days if mention.agrees_with(day)]
+    other_days = {f.name: f for f in dated}
+    own = [name for name in agreeing if name not in other_days]
+    if own:
+        return None, own[0]
+    first, last = clauses.clause(clauses.index(mention.span[0]))
+    said = {f.name for f, j in name_occurrences(clauses, dated) if first <= j <= last}
+    if said & set(agreeing):
+        return None, next(name for name in agreeing if name in said)
     if agreeing:
-        return None, agreeing[0]
+        fact = other_days[agreeing[0]]
+        story_day = next((f"{day:%B} {day.day}, {day.year}" for name, day in days if name not in other_days), "")
+        return Finding(f"date {where} is {fact.name} ({fact.label}), but its clause does not say so "
+                       f"({', '.join(repr(n) for n in fact.names)}); the story's date is {story_day}",
+                       mention.span), None
     known = "; ".join(f"{name} is {day:%B} {day.day}, {day.year} (a {day:%A})" for name, day in days)
     return Finding(f"unbacked date {where}: {known or 'the fact sheet has no dates'}", mention.span), None
 
@@ -240,11 +292,15 @@ class _Figures:
             self.findings.append(self._unbacked(mention, pool, where))
             return
         named = self._named(mention, mentions)
-        hits = [f for f in named if f in matches]
+        # The nearest naming word of a fact this figure can state decides; one it cannot
+        # state ("15.2 minutes of precipitation") only when no such word is there.
+        ranked = [(d, f) for d, f in named if f in pool] or named
+        nearest = [f for distance, f in ranked if distance == ranked[0][0]]
+        hits = [f for f in nearest if f in matches]
         if hits:
             self._add(mention, _prefer(hits))
         elif named:
-            told = next((f for f in named if f in pool), named[0])
+            told = next((f for f in nearest if f in pool), nearest[0])
             self.findings.append(Finding(
                 f"{where} reads as {_label(told)} ({told.display}) but equals {_equals(matches)}", mention.span))
         elif len({_meaning(f) for f in matches}) > 1:
@@ -256,10 +312,14 @@ class _Figures:
     def _add(self, mention: NumberMention, fact: Fact) -> None:
         self.bound.append(Bound(fact.name, mention.span, "figure"))
 
-    def _named(self, mention: NumberMention, mentions: Sequence[NumberMention]) -> list[Fact]:
-        """Facts the clause of ``mention`` names, nearest first. A naming word belongs to a
-        closer figure that can state its fact; a fact this figure cannot state counts only
-        when named right after it ("15.2 minutes of precipitation"), its own unit word aside."""
+    def _named(self, mention: NumberMention, mentions: Sequence[NumberMention]) -> list[tuple[int, Fact]]:
+        """(distance in words, fact) for the facts the clause of ``mention`` names, nearest first.
+
+        The nearest naming word says what the figure is: "volume was 2.48% below its
+        average as shares fell" reads 2.48% as the volume comparison, whatever "shares"
+        says further on. A naming word belongs to a closer figure that can state its fact;
+        a fact this figure cannot state counts only when named right after it ("15.2
+        minutes of precipitation"), its own unit word aside."""
         i, (first, last) = self.index[mention.span], self.reach[mention.span]
         pool = self.pools[mention.span]
         unit = 1 if _unit_word(mention, self.facts) and i + 1 < len(self.clauses.words) else 0
@@ -269,12 +329,28 @@ class _Figures:
                 continue
             if fact not in pool and not (j > i + unit and self.clauses.gap(i, j) - unit <= 1):
                 continue
-            if any(other.span != mention.span and fact in self.pools[other.span]
-                   and self.reach[other.span][0] <= j <= self.reach[other.span][1]
-                   and abs(self.index[other.span] - j) < abs(i - j) for other in mentions):
+            if j == i + 1 and self._shared_unit(mention):
+                continue  # "167 flights": a unit several facts share names none of them
+            if any(self._claims(other, fact, j, i) for other in mentions if other.span != mention.span):
                 continue
             named.append((abs(i - j), fact))
-        return list(dict.fromkeys(f for _, f in sorted(named, key=lambda p: p[0])))
+        closest: dict[str, tuple[int, Fact]] = {}
+        for distance, fact in sorted(named, key=lambda p: p[0]):
+            closest.setdefault(fact.name, (distance, fact))
+        return list(closest.values())
+
+    def _claims(self, other: NumberMention, fact: Fact, j: int, i: int) -> bool:
+        """Whether the word at ``j`` naming ``fact`` belongs to ``other`` rather than to the figure at ``i``:
+        ``other`` can state ``fact`` and is closer, or as close and after the word ("the
+        previous 30 days": the word names what follows)."""
+        o = self.index[other.span]
+        first, last = self.reach[other.span]
+        if not first <= j <= last or fact not in self.pools[other.span]:
+            return False
+        return abs(o - j) < abs(i - j) or (abs(o - j) == abs(i - j) and o > j)
+
+    def _shared_unit(self, mention: NumberMention) -> bool:
+        return len(_unit_facts(mention.next_word, self.pools[mention.span])) > 1
 
     def _unbacked(self, mention: NumberMention, pool: Sequence[Fact], where: str) -> Finding:
         if self._is_year(mention):

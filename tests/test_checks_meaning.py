@@ -1,0 +1,76 @@
+"""Wrong figures that read right: a cold review's drafts that passed every check (December 2026).
+
+Each draft below states a figure of its sheet with the wrong meaning, a date of another
+day, a figure the checks could not read, a bound or a denial. Each must now fail the facts
+check with the finding of its rule, and the draft written as the facts are must pass.
+Sheets are those of ``test_checks_binding`` (the demo's values).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from nightdesk.checks import passed, run_text_checks
+from nightdesk.checks.facts import check_facts
+from test_checks_binding import AAPL, FB, UNITED
+
+WRONG = [
+    # another fact's value stated as the share move
+    (FB, "FB rose 23.9% on March 1, 2013 after a 1.94% gain", "is no direction of it"),
+    (FB, "FB was up 23.9% on March 1, 2013, with 39,587,400 shares traded.", "reads as the story's main move"),
+    (AAPL, "AAPL lost 11.7% on March 1, 2013, with 11,523,400 shares traded.", "is no direction of it"),
+    # the nearest naming word says what a figure is
+    (AAPL, "On March 1, 2013, AAPL turnover fell 2.48% as the stock slid.", "reads as shares traded vs"),
+    (AAPL, "On March 1, 2013, AAPL closed at $430.47, its price 11.7% lower than the average.", "reads as change"),
+    (UNITED, "United Air Lines Inc. cancelled 167 flights on March 1, 2013.", "reads as scheduled flights cancelled"),
+    # a date of another day, stated as the story's
+    (AAPL, "AAPL shares fell 2.48% on February 28, 2013", "is prev_trade_date"),
+    (AAPL, "AAPL shares fell 2.48% on Thursday", "is prev_trade_date"),
+    # figures the checks cannot read, or read differently from a reader
+    (AAPL, "AAPL shares fell 2.48% on March 1, 2013, with 99.999.999 shares traded.", "unreadable figure '99.999.999'"),
+    (AAPL, "AAPL shares fell 2.48% on March 1, 2013 to close at $430,99.", "unreadable figure '99'"),
+    (AAPL, "AAPL shares fell 2.48% on March 1, 2013, volume down 99pct", "unreadable figure '99'"),
+    (AAPL, "AAPL shares fell 2.\u09ea8% on March 1, 2013", "digits other than 0-9"),
+    # bounds and denials
+    (AAPL, "AAPL shares fell more than 2.48% on March 1, 2013", "a bound, not a figure"),
+    (UNITED, "On March 1, 2013, nearly 83.8% of United Air Lines Inc. flights were on time.", "a bound, not a figure"),
+    (AAPL, "AAPL shares did not fall 2.48% on March 1, 2013", "denies the"),
+    (AAPL, "AAPL shares never fell 2.48% on March 1, 2013", "denies the"),
+    (UNITED, "On March 1, 2013, 83.8% of United Air Lines Inc. flights were not on time.", "denies the"),
+    (AAPL, "AAPL shares didn't fall 2.48% on March 1, 2013", "denies the"),
+    # a direction word the story lists now, against the sign
+    (FB, "FB shares tanked 1.94% on March 1, 2013.", "went down"),
+]
+
+RIGHT = [
+    (FB, "FB shares rose 1.94% on March 1, 2013 as volume ran 23.9% above its average."),
+    (FB, "FB shares gained 1.94% on March 1, 2013, with volume 23.9% higher than average."),
+    (AAPL, "AAPL shares fell 2.48% on March 1, 2013, and volume was 11.7% below its average."),
+    (AAPL, "On March 1, 2013, AAPL fell 2.48% against a previous close of $441.40 on February 28, 2013."),
+    (AAPL, "On March 1, 2013, AAPL shares slid 2.48%, a 2.48% drop from the prior close of $441.40."),
+    (AAPL, "AAPL fell 2.48% to $430.47 on March 1, 2013, with 11,523,400 traded."),
+    (AAPL, "AAPL closed down 2.48% at $430.47 on March 1, 2013."),
+    (AAPL, "AAPL shares fell about 2.5% on March 1, 2013."),
+    (UNITED, "United Air Lines Inc. had 167 flights scheduled on March 1, 2013, and 83.8% of them arrived on time."),
+    (UNITED, "On March 1, 2013, 83.8% of the 167 flights United Air Lines Inc. scheduled were punctual."),
+    (UNITED, "United Air Lines Inc. ran 83.8% of flights on time on March 1, 2013, above the 80.2% for all airlines."),
+]
+
+
+@pytest.mark.parametrize("sheet, text, rule", WRONG, ids=[t for _, t, _ in WRONG])
+def test_a_figure_that_reads_wrong_fails_with_its_rule(sheet, text, rule):
+    result = check_facts(text, sheet)
+    messages = [f.message for f in result.details if f.severity == "fail"]
+    assert not result.passed and any(rule in m for m in messages), messages
+
+
+@pytest.mark.parametrize("sheet, text", RIGHT, ids=[t for _, t in RIGHT])
+def test_the_same_facts_written_as_they_are_pass(sheet, text):
+    result = check_facts(text, sheet)
+    assert result.passed, result.details
+
+
+def test_a_wrong_figure_fails_the_whole_run_of_checks_not_only_the_facts_check():
+    """What editors see is the verdict of every check together: it must not say passed."""
+    assert not passed(run_text_checks("headline", "FB rose 23.9% on March 1, 2013 after a 1.94% gain", FB))
+    assert passed(run_text_checks("headline", "FB shares rose 1.94% on March 1, 2013", FB))
