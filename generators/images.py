@@ -62,12 +62,24 @@ class CoverSettings:
     compile: bool | None = None
 
     def for_device(self, device: str) -> CoverSettings:
-        """These settings with each automatic speed-up (``None``) decided for ``device``: on for CUDA."""
+        """These settings with each automatic speed-up (``None``) decided for ``device``: on for CUDA.
+
+        Compiling is left off, with a warning, where ``torch.compile`` cannot build kernels
+        (:mod:`generators.compile_support`): every cover would otherwise fail.
+        """
         from dataclasses import replace
 
+        from generators.compile_support import compile_unavailable
+
         on_cuda = device.startswith("cuda")
+        compile_ = self.compile
+        if compile_ is None:
+            why_not = compile_unavailable(device) if on_cuda else None
+            if why_not:
+                logger.warning("Covers on %s run uncompiled: %s", device, why_not)
+            compile_ = on_cuda and why_not is None
         return replace(self, channels_last=on_cuda if self.channels_last is None else self.channels_last,
-                       compile=on_cuda if self.compile is None else self.compile)
+                       compile=compile_)
 
 
 @dataclass(frozen=True)

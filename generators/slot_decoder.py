@@ -196,15 +196,16 @@ class CudaGraphDecoder(SlotDecoder):
 
     def _capture(self) -> None:
         eager = super().step
-        side = torch.cuda.Stream(self.device)
-        side.wait_stream(torch.cuda.current_stream(self.device))
-        with torch.cuda.stream(side):
-            for _ in range(self.WARMUP_STEPS):
-                eager(self._tokens, self._columns, self._positions)
-        torch.cuda.current_stream(self.device).wait_stream(side)
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            self._logits = eager(self._tokens, self._columns, self._positions)
+        with torch.cuda.device(self.device):  # a graph captures on the current device: the model's
+            side = torch.cuda.Stream(self.device)
+            side.wait_stream(torch.cuda.current_stream(self.device))
+            with torch.cuda.stream(side):
+                for _ in range(self.WARMUP_STEPS):
+                    eager(self._tokens, self._columns, self._positions)
+            torch.cuda.current_stream(self.device).wait_stream(side)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                self._logits = eager(self._tokens, self._columns, self._positions)
         self._graph = graph
 
 

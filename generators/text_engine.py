@@ -144,6 +144,29 @@ class ContinuousEngine:
         self.model, self.tokenizer, self.end_ids, self.sampler = model, tokenizer, end_ids, sampler
         self.fact_lock, self.decoder, self.refill_fraction = fact_lock, decoder, refill_fraction
         self._token_texts: list[str] | None = None
+        self._decoder: tuple[tuple[int, int], Decoder] | None = None
+
+    def decoder_for(self, slots: int, length: int) -> Decoder:
+        """The decoder of ``slots`` x ``length``, kept from the last run of that shape.
+
+        A decoder holds the KV cache (about 1 GB for a 0.5B model at 256 slots) and, on
+        CUDA, its captured decode step: building one per ``generate`` call paid an
+        allocation, two warm-up steps and a capture every time. A kept cache needs no
+        clearing: a prefill rewrites its rows' prompts and masks, and a step writes a
+        column before any row attends to it. One shape is kept; another replaces it.
+        """
+        if self._decoder is None or self._decoder[0] != (slots, length):
+            self.forget_decoder()
+            with torch.inference_mode():
+                self._decoder = ((slots, length), self.decoder(self.model, slots, length))
+        return self._decoder[1]
+
+    def forget_decoder(self) -> None:
+        """Drop the kept decoder and return its memory (out of memory, another shape)."""
+        if self._decoder is not None:
+            self._decoder = None
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
 
     def may_end_a_stop(self, token: int, stops: tuple[str, ...]) -> bool:
         """Whether ``token`` could be the one that completes one of ``stops``: a cheap screen before decoding.
@@ -208,14 +231,10 @@ class _Run:
         self.slots, self.rows = slots, [None] * slots
         self.run_id = uuid.uuid4().hex
         self.refill_at = max(1, ceil(slots * self.engine.refill_fraction))
-        self._decoder: Decoder | None = None
 
     @property
     def decoder(self) -> Decoder:
-        if self._decoder is None:
-            with torch.inference_mode():
-                self._decoder = self.engine.decoder(self.engine.model, self.slots, self.length)
-        return self._decoder
+        return self.engine.decoder_for(self.slots, self.length)
 
     def _live(self) -> list[int]:
         return [slot for slot, row in enumerate(self.rows) if row is not None]
@@ -230,9 +249,7 @@ class _Run:
                 raise error  # not even one slot fits: no request is to blame
             return [(row.index, error) for row in live]
         self.queue.extendleft(sorted((row.index for row in live), key=lambda i: len(self.jobs[i].prompt), reverse=True))
-        self._decoder = None
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
+        self.engine.forget_decoder()
         self._resize(self.slots // 2)
         return []
 
@@ -274,9 +291,12 @@ class _Run:
         tokens = torch.tensor([row.tokens[-1] if row else 0 for row in rows])
         columns = torch.tensor([row.column if row else idle_column for row in rows])
         positions = torch.tensor([row.position if row else 0 for row in rows])
+        # Copied before the step is launched: a copy after it would wait for the step, and
+        # the fact lock's masks are filled on the CPU while the device runs it.
+        live_rows = torch.tensor(live, device=device) if len(live) < self.slots else None
         with torch.inference_mode():
             logits = self.decoder.step(tokens.to(device), columns.to(device), positions.to(device))
-            logits = logits[torch.tensor(live, device=device)] if len(live) < self.slots else logits
+            logits = logits[live_rows] if live_rows is not None else logits
         for slot in live:
             rows[slot].column += 1
             rows[slot].position += 1

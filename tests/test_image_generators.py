@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from generators import compile_support
 from generators.images import CoverRequest, CoverSettings, DiffusionCoverGenerator, cover_prompt, model_revision
 from generators.media_store import MediaStore
 from generators.random_pipelines import build_tiny_pipeline
@@ -91,10 +92,32 @@ def test_generator_warns_once_that_there_is_no_safety_checker(generator, caplog)
     assert len(warnings) == 1
 
 
-def test_speed_ups_default_to_on_for_cuda_only(generator):
+def test_speed_ups_default_to_on_for_cuda_only_where_kernels_can_be_built(generator, monkeypatch, caplog):
     assert (generator.settings.channels_last, generator.settings.compile) == (False, False)  # on the CPU
+    monkeypatch.setattr(compile_support, "compile_unavailable", lambda device: None)
     assert CoverSettings().for_device("cuda:0") == replace(CoverSettings(), channels_last=True, compile=True)
     assert CoverSettings(compile=False).for_device("cuda").compile is False
+
+    monkeypatch.setattr(compile_support, "compile_unavailable", lambda device: "torch.compile needs triton")
+    with caplog.at_level(logging.WARNING, logger="generators.images"):
+        settings = CoverSettings().for_device("cuda")
+    assert (settings.channels_last, settings.compile) == (True, False)
+    assert "run uncompiled: torch.compile needs triton" in caplog.text
+    assert CoverSettings(compile=True).for_device("cuda").compile is True  # asked for explicitly: kept
+
+
+def test_compile_support_names_what_a_worker_lacks(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no compiler on it
+    for name in ("CC", "CXX"):
+        monkeypatch.delenv(name, raising=False)
+    assert "a compiler (c++, g++, clang++)" in compile_support.compile_unavailable("cpu")
+
+    gcc = tmp_path / "g++"
+    gcc.write_text("#!/bin/sh\n")
+    gcc.chmod(0o755)
+    assert compile_support.compile_unavailable("cpu") is None
+    monkeypatch.setattr(compile_support.importlib.util, "find_spec", lambda name: None)
+    assert "triton" in compile_support.compile_unavailable("cuda")
 
 
 def test_channels_last_makes_the_same_images_within_one_level(tiny_model, generator):

@@ -159,6 +159,33 @@ def test_out_of_memory_halves_the_slots_and_loses_nothing(tiny_lm):
     assert {o.slots for o in outcomes.values()} == {4, 2}
 
 
+class _Counted(SlotDecoder):
+    """A :class:`SlotDecoder` that counts how many were built."""
+
+    built = 0
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        type(self).built += 1
+
+
+def test_a_second_run_of_one_shape_reuses_its_decoder_and_writes_the_same_tokens(tiny_lm):
+    """The kept KV cache holds the last run's rows: nothing of them may reach the next run's."""
+    jobs = _jobs(tiny_lm, REQUESTS)
+    _Counted.built = 0
+    engine = _engine(tiny_lm, decoder=_Counted)
+
+    first = _tokens(dict(p for g in engine.run(jobs, slots=3) for p in g))
+    backwards = _tokens(dict(p for g in engine.run(jobs[::-1], slots=3) for p in g))
+
+    assert _Counted.built == 1
+    expected = {i: _hf_greedy(tiny_lm, job) for i, job in enumerate(jobs)}
+    assert first == expected
+    assert {len(jobs) - 1 - i: tokens for i, tokens in backwards.items()} == expected
+    list(engine.run(jobs, slots=2))
+    assert _Counted.built == 2  # another shape, another decoder
+
+
 class _LongPromptsNeverFit(SlotDecoder):
     """Prefilling a prompt longer than ``limit`` tokens runs out of memory, at any slot count."""
 

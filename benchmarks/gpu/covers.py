@@ -12,9 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from benchmarks.gpu.report import Phase, Row, ratio
+from benchmarks.gpu.report import NotInThisBuild, Phase, Row, ratio
 from benchmarks.gpu.timing import timed
 from benchmarks.gpu.workload import Shape
+from generators.compile_support import compile_unavailable
 
 PHASE = "covers"
 PROMPTS = (
@@ -39,6 +40,9 @@ def run(shape: Shape, model_dir: Path, device: str, phase: Phase) -> None:
     images: dict[str, list[Any]] = {}
 
     def compiled() -> Row:
+        why_not = compile_unavailable(device) if shape.compile_backend == "inductor" else None
+        if why_not:
+            raise NotInThisBuild(f"{why_not}; the platform row then runs uncompiled too")
         _compile(pipeline, shape.compile_backend)
         return _time(shape, seeds, _stock_call(pipeline, shape), keep=images.setdefault("stock", []))
 

@@ -134,8 +134,9 @@ class Phase:
     deadline is recorded as skipped, as is every row after it.
     """
 
-    def __init__(self, name: str, budget: Budget, rows: list[Row]) -> None:
-        self.name, self.budget, self.rows = name, budget, rows
+    def __init__(self, name: str, budget: Budget, rows: list[Row], on_row: Callable[[], None] | None = None) -> None:
+        """:param on_row: called after each row is filed (the script rewrites ``--out`` with the table so far)."""
+        self.name, self.budget, self.rows, self.on_row = name, budget, rows, on_row
         self.started = time.monotonic()
 
     def run(self, name: str, settings: str, make: Callable[[], Row]) -> Row | None:
@@ -159,4 +160,6 @@ class Phase:
         print(f"[{self.name}] {name}: {row.status} {'' if row.value is None else f'{row.value:.4g} {row.unit}'} "
               f"({time.monotonic() - started:.1f} s)", flush=True)
         self.rows.append(row)
+        if self.on_row is not None:
+            self.on_row()
         return row
