@@ -178,11 +178,11 @@ class FactLock:
         """True once request ``index`` has sampled its end token: it needs no more masks."""
         return self._matchers[index].is_stopped()
 
-    def allocate_bitmask(self, rows: int) -> torch.Tensor:
-        """A CPU int32 bitmask of ``rows`` rows, every token allowed."""
+    def allocate_bitmask(self, rows: int, *, pinned: bool = False) -> torch.Tensor:
+        """A CPU int32 bitmask of ``rows`` rows, every token allowed; ``pinned`` for a copy to a GPU that does not wait."""
         import torch
 
-        return torch.full((rows, (self.vocab_size + 31) // 32), -1, dtype=torch.int32)
+        return torch.full((rows, (self.vocab_size + 31) // 32), -1, dtype=torch.int32, pin_memory=pinned)
 
     def fill_bitmask(self, index: int, bitmask: torch.Tensor, row: int = 0) -> None:
         """Write request ``index``'s allowed next tokens into ``bitmask[row]`` (CPU, int32)."""

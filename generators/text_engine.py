@@ -16,6 +16,12 @@ on which rows it shared a step with (up to floating-point differences of the bat
 shape). A locked row's logits are masked by its fact lock before sampling; masks are
 filled only for locked rows.
 
+The host never holds the device up between steps: a step is launched on the tokens the
+last sampling left on the device, and while it runs the host reads those tokens (end
+tokens, stop strings, the fact lock's ``accept``) and fills the lock's masks for it; every
+copy between host and device goes through pinned memory, so none waits for the step. A
+row ended by the tokens just read was fed once more, and that row's logits are dropped.
+
 Failures stay with their request: a lock that cannot be built or refuses a token, or an
 empty prompt, ends that request with its exception while the others go
 on. Out of memory halves the slots and re-queues the rows in flight (from scratch, so
@@ -107,7 +113,7 @@ class Sampler:
         for warper in self._warpers:
             scores = warper(None, scores)
         cdf = scores.softmax(dim=-1).cumsum(dim=-1)
-        targets = torch.tensor(uniforms, dtype=cdf.dtype, device=cdf.device)[:, None] * cdf[:, -1:]
+        targets = _to_device(uniforms, cdf.device, cdf.dtype)[:, None] * cdf[:, -1:]
         return torch.searchsorted(cdf, targets).squeeze(-1).clamp_(max=scores.shape[-1] - 1)
 
 
@@ -213,16 +219,18 @@ class _Run:
         # up to whole blocks: CUDA's memory-efficient attention wants the mask's rows aligned.
         longest = max(len(jobs[i].prompt) for i in indices) + max(jobs[i].max_new_tokens for i in indices)
         self.length = -(-longest // LENGTH_BLOCK) * LENGTH_BLOCK
+        self.done: list[tuple[int, Outcome]] = []  # outcomes not yet yielded
         self._resize(min(slots, len(indices)))
 
     def groups(self) -> Iterator[list[tuple[int, Outcome]]]:
         while self.queue or self._live():
             phase = self._admit if self._admit_now() else self._step
             try:
-                group = phase()
+                phase()
             except torch.OutOfMemoryError as error:
-                group = self._out_of_memory(error)
-            if group:
+                self.done += self._out_of_memory(error)
+            if self.done:
+                group, self.done = self.done, []
                 yield group
 
     # 1. Slots and their decoder
@@ -231,6 +239,11 @@ class _Run:
         self.slots, self.rows = slots, [None] * slots
         self.run_id = uuid.uuid4().hex
         self.refill_at = max(1, ceil(slots * self.engine.refill_fraction))
+        self.device = self.engine.model.device
+        # Each slot's next input token, on the device: a step feeds the tokens the last
+        # sampling wrote here without waiting for the host to read them (see _step).
+        self.next_tokens = torch.zeros(slots, dtype=torch.long, device=self.device)
+        self.pending: _Pending | None = None
 
     @property
     def decoder(self) -> Decoder:
@@ -240,7 +253,13 @@ class _Run:
         return [slot for slot, row in enumerate(self.rows) if row is not None]
 
     def _out_of_memory(self, error: torch.OutOfMemoryError) -> list[tuple[int, Outcome]]:
-        """Halve the slots and re-queue the rows in flight; with one slot, its row fails."""
+        """Halve the slots and re-queue the rows in flight; with one slot, its row fails.
+
+        Tokens sampled before the failing call are read first (their step succeeded, so
+        the rows they end are done); the rows still in flight start again from scratch, so
+        their output is what it would have been.
+        """
+        self._read()
         live = [self.rows[slot] for slot in self._live()]
         for slot in self._live():
             self._free(slot)
@@ -259,8 +278,9 @@ class _Run:
         free = self.slots - len(self._live())
         return bool(self.queue) and free > 0 and (free >= min(self.refill_at, len(self.queue)) or not self._live())
 
-    def _admit(self) -> list[tuple[int, Outcome]]:
-        decoder, group, admitted = self.decoder, [], []
+    def _admit(self) -> None:
+        self._read()  # the last step's tokens first: the rows they end free their slots for this wave
+        decoder, admitted = self.decoder, []
         for slot in [s for s, row in enumerate(self.rows) if row is None]:
             if not self.queue:
                 break
@@ -269,7 +289,7 @@ class _Run:
             try:
                 lock_id = self.engine.fact_lock().add(job.lock) if job.lock else None
             except FactLockError as error:
-                group.append((index, error))
+                self.done.append((index, error))
                 continue
             self.rows[slot] = _Row(index, job, time.perf_counter(), time.time(), random.Random(job.sample_key),
                                    lock_id, column=0, position=len(job.prompt))
@@ -280,57 +300,79 @@ class _Run:
             width = max(len(self.rows[slot].job.prompt) for slot in admitted)  # the wave's prompts fill columns 0..width-1
             for slot in admitted:
                 self.rows[slot].column = width
-            group += self._advance(admitted, logits)
-        return group
+            self._sample(admitted, logits)
 
     # 3. One decode step for every slot (idle ones write a spare column nobody reads)
 
-    def _step(self) -> list[tuple[int, Outcome]]:
-        live, rows, device = self._live(), self.rows, self.engine.model.device
+    def _step(self) -> None:
+        """Launch the step on the tokens last sampled, and read those tokens while the device runs it.
+
+        The device never waits for the host's bookkeeping: the step's input is the device
+        tensor the last sampling wrote, so the host reads those tokens (end tokens, stop
+        strings, the fact lock's ``accept``) and fills the lock's masks for this step while
+        the step runs. A row that the tokens end was fed once more; its logits are
+        dropped, and the extra column it wrote is rewritten before any row attends to it.
+        """
+        live, rows = self._live(), self.rows
+        if self.pending is not None and set(self.pending.slots) == set(live) and all(self._last(rows[s]) for s in live):
+            self._read()  # every row ends with the tokens already sampled: no step to run
+            return
         idle_column = self.length - 1
-        tokens = torch.tensor([row.tokens[-1] if row else 0 for row in rows])
-        columns = torch.tensor([row.column if row else idle_column for row in rows])
-        positions = torch.tensor([row.position if row else 0 for row in rows])
-        # Copied before the step is launched: a copy after it would wait for the step, and
-        # the fact lock's masks are filled on the CPU while the device runs it.
-        live_rows = torch.tensor(live, device=device) if len(live) < self.slots else None
+        columns = _to_device([row.column if row else idle_column for row in rows], self.device)
+        positions = _to_device([row.position if row else 0 for row in rows], self.device)
         with torch.inference_mode():
-            logits = self.decoder.step(tokens.to(device), columns.to(device), positions.to(device))
-            logits = logits[live_rows] if live_rows is not None else logits
+            logits = self.decoder.step(self.next_tokens, columns, positions)
         for slot in live:
             rows[slot].column += 1
             rows[slot].position += 1
-        return self._advance(live, logits)
+        self._read()
+        still = [slot for slot in live if rows[slot] is not None]
+        if still:
+            self._sample(still, logits[_to_device(still, self.device)] if len(still) < self.slots else logits)
 
-    # 4. Masks, sampling and each row's bookkeeping
+    def _last(self, row: _Row) -> bool:
+        """Whether the token sampled for ``row`` and not yet read is its last by the token limit."""
+        return len(row.tokens) + 1 >= row.job.max_new_tokens
 
-    def _advance(self, slots: list[int], logits: torch.Tensor) -> list[tuple[int, Outcome]]:
+    # 4. Masks and sampling on the device; each row's bookkeeping when its tokens are read
+
+    def _sample(self, slots: list[int], logits: torch.Tensor) -> None:
+        """Sample the next token of each of ``slots`` into ``next_tokens``, and start its copy to the host."""
         rows = [self.rows[slot] for slot in slots]
         with torch.inference_mode():
             self._mask(rows, logits)
-            tokens = self.engine.sampler(logits, [] if self.engine.sampler.greedy else [1 - r.rng.random() for r in rows]).tolist()
-        now, group = time.perf_counter(), []
-        for slot, row, token in zip(slots, rows, tokens, strict=True):
+            uniforms = [] if self.engine.sampler.greedy else [1 - r.rng.random() for r in rows]
+            tokens = self.engine.sampler(logits, uniforms)
+            self.next_tokens[_to_device(slots, self.device)] = tokens
+        self.pending = _Pending(slots, rows, _ToHost(tokens))
+
+    def _read(self) -> None:
+        """Book the tokens last sampled: append, accept, end rows (their outcomes go to ``done``)."""
+        pending, self.pending = self.pending, None
+        if pending is None:
+            return
+        tokens = pending.tokens.values()
+        now = time.perf_counter()
+        for slot, row, token in zip(pending.slots, pending.rows, tokens, strict=True):
             row.first_token = row.first_token or now
             try:
                 done = self._append(row, token)
             except FactLockError as error:
-                group.append((row.index, error))
+                self.done.append((row.index, error))
                 self._free(slot)
                 continue
             if done:
-                group.append((row.index, self._finished(row, now)))
+                self.done.append((row.index, self._finished(row, now)))
                 self._free(slot)
-        return group
 
     def _mask(self, rows: list[_Row], logits: torch.Tensor) -> None:
         locked = [(i, row.lock_id) for i, row in enumerate(rows) if row.lock_id is not None]
         if not locked:
             return
         lock = self.engine.fact_lock()
-        bitmask = lock.allocate_bitmask(len(locked))
+        bitmask = lock.allocate_bitmask(len(locked), pinned=logits.device.type == "cuda")
         lock.fill_bitmasks(bitmask, [(lock_id, k) for k, (_, lock_id) in enumerate(locked)])
-        where = torch.tensor([i for i, _ in locked], device=logits.device)
+        where = _to_device([i for i, _ in locked], logits.device)
         logits[where] = apply_bitmask(logits[where], bitmask)
 
     def _append(self, row: _Row, token: int) -> bool:
@@ -369,3 +411,45 @@ class _Run:
         if row is not None and row.lock_id is not None:
             self.engine.fact_lock().release(row.lock_id)
         self.rows[slot] = None
+
+
+@dataclass
+class _Pending:
+    """Tokens sampled for ``slots`` (holding ``rows``) and on their way to the host."""
+
+    slots: list[int]
+    rows: list[_Row]
+    tokens: _ToHost
+
+
+class _ToHost:
+    """A device tensor's values, copied to the host without waiting; :meth:`values` waits for them.
+
+    On CUDA the copy goes to pinned memory behind an event, so the host goes on queueing
+    work (the next step) and waits only when it needs the values; elsewhere it is a plain copy.
+    """
+
+    def __init__(self, tensor: torch.Tensor) -> None:
+        if tensor.device.type == "cuda":
+            self._host = torch.empty(tensor.shape, dtype=tensor.dtype, pin_memory=True)
+            self._host.copy_(tensor, non_blocking=True)
+            self._ready: torch.cuda.Event | None = torch.cuda.Event()
+            self._ready.record()
+        else:
+            self._host, self._ready = tensor, None
+
+    def values(self) -> list[int]:
+        if self._ready is not None:
+            self._ready.synchronize()
+        return self._host.tolist()
+
+
+def _to_device(values: Sequence[float], device: torch.device, dtype: torch.dtype = torch.long) -> torch.Tensor:
+    """A tensor of ``values`` on ``device``; on CUDA through pinned memory, so the copy does not wait for the device.
+
+    A copy from pageable memory waits for the work queued before it: one of those per step
+    would keep the host from filling the next masks while the device runs the step.
+    """
+    if device.type != "cuda":
+        return torch.tensor(values, dtype=dtype)
+    return torch.tensor(values, dtype=dtype, pin_memory=True).to(device, non_blocking=True)

@@ -12,7 +12,7 @@ import pytest
 
 from nightdesk.checks import passed, run_text_checks
 from nightdesk.checks.facts import check_facts
-from test_checks_binding import AAPL, FB, UNITED
+from test_checks_binding import AAPL, EWR, FB, UNITED
 
 WRONG = [
     # another fact's value stated as the share move
@@ -31,6 +31,11 @@ WRONG = [
     (AAPL, "AAPL shares fell 2.48% on March 1, 2013 to close at $430,99.", "unreadable figure '99'"),
     (AAPL, "AAPL shares fell 2.48% on March 1, 2013, volume down 99pct", "unreadable figure '99'"),
     (AAPL, "AAPL shares fell 2.\u09ea8% on March 1, 2013", "digits other than 0-9"),
+    # a scale word on zero, a unit no fact is in
+    (AAPL, "AAPL shares fell 2.48% on March 1, 2013, closing at $0 thousand.", "unbacked figure '$0 thousand'"),
+    (AAPL, "AAPL shares fell 2.48% on March 1, 2013, with 0 billion shares traded.", "unbacked figure '0 billion'"),
+    (EWR, "On February 21, 2013, EWR departures averaged 15.2 minutes late with winds of 27.6 kph.",
+     "no fact in kph"),
     # bounds and denials
     (AAPL, "AAPL shares fell more than 2.48% on March 1, 2013", "a bound, not a figure"),
     (UNITED, "On March 1, 2013, nearly 83.8% of United Air Lines Inc. flights were on time.", "a bound, not a figure"),
@@ -54,6 +59,7 @@ RIGHT = [
     (UNITED, "United Air Lines Inc. had 167 flights scheduled on March 1, 2013, and 83.8% of them arrived on time."),
     (UNITED, "On March 1, 2013, 83.8% of the 167 flights United Air Lines Inc. scheduled were punctual."),
     (UNITED, "United Air Lines Inc. ran 83.8% of flights on time on March 1, 2013, above the 80.2% for all airlines."),
+    (EWR, "Departures from EWR averaged 15.2 minutes late on February 21, 2013, with winds of 27.6 mph."),
 ]
 
 

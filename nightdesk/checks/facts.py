@@ -82,7 +82,8 @@ _UNIT_ALIASES = {"min": "minutes", "mins": "minutes", "hr": "hours", "hrs": "hou
 _MEASURES = frozenset(
     form for unit in ("second", "minute", "hour", "day", "week", "month", "mile", "kilometer", "kilometre", "km",
                       "degree", "inch", "foot", "feet", "pound", "kilogram", "kg", "ton", "tonne", "gallon", "liter",
-                      "time")
+                      "litre", "time", "knot", "kph", "kmh", "mph", "meter", "metre", "cm", "mm", "centimeter",
+                      "centimetre", "millimeter", "millimetre", "yard", "ounce", "gram", "acre", "hectare")
     for form in (unit, unit + "s")
 )
 _WORD = re.compile(r"[A-Za-z0-9]+")
@@ -475,6 +476,8 @@ def _within(fact: Fact, mention: NumberMention) -> bool:
     value = float(fact.value)
     if fact.kind == "count" and mention.precision < 1:
         return False
+    if mention.value == 0 and mention.precision > 1:
+        return False  # "$0 thousand", "0 billion shares": a scale word on nothing states no amount
     target = value if mention.signed else abs(value)
     return abs(mention.value - target) <= mention.precision / 2 + 1e-9 * max(1.0, abs(value))
 
