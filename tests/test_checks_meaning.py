@@ -12,7 +12,7 @@ import pytest
 
 from nightdesk.checks import passed, run_text_checks
 from nightdesk.checks.facts import check_facts
-from test_checks_binding import AAPL, EWR, FB, UNITED
+from test_checks_binding import AAPL, EWR, FB, NEW_YORK, UNITED
 
 WRONG = [
     # another fact's value stated as the share move
@@ -26,6 +26,8 @@ WRONG = [
     # a date of another day, stated as the story's
     (AAPL, "AAPL shares fell 2.48% on February 28, 2013", "is prev_trade_date"),
     (AAPL, "AAPL shares fell 2.48% on Thursday", "is prev_trade_date"),
+    (AAPL, "AAPL fell 2.48% on February 28, 2013 from its previous close of $441.40, ending at $430.47.",
+     "the figure it dates, change_pct, is of the story's day"),
     # figures the checks cannot read, or read differently from a reader
     (AAPL, "AAPL shares fell 2.48% on March 1, 2013, with 99.999.999 shares traded.", "unreadable figure '99.999.999'"),
     (AAPL, "AAPL shares fell 2.48% on March 1, 2013 to close at $430,99.", "unreadable figure '99'"),
@@ -37,8 +39,24 @@ WRONG = [
     (EWR, "On February 21, 2013, EWR departures averaged 15.2 minutes late with winds of 27.6 kph.",
      "no fact in kph"),
     # bounds and denials
-    (AAPL, "AAPL shares fell more than 2.48% on March 1, 2013", "a bound, not a figure"),
-    (UNITED, "On March 1, 2013, nearly 83.8% of United Air Lines Inc. flights were on time.", "a bound, not a figure"),
+    (AAPL, "AAPL shares fell more than 2.48% on March 1, 2013", "is above 2.48%, but it is -2.48%"),
+    (UNITED, "On March 1, 2013, nearly 83.8% of United Air Lines Inc. flights were on time.",
+     "is below 83.8%, but it is 83.8%"),
+    (AAPL, "AAPL suffered more than a 2.48% drop on March 1, 2013.", "is above 2.48%"),
+    (NEW_YORK, "On February 22, 2013, 957-plus departures left New York.", "is above 957"),
+    (AAPL, "There was no 2.48% drop in AAPL shares on March 1, 2013.", "denies the"),
+    (AAPL, "AAPL shares failed to fall 2.48% on March 1, 2013.", "denies the"),
+    (AAPL, "AAPL shares didnt fall 2.48% on March 1, 2013.", "denies the"),
+    (AAPL, "AAPL shares didn\u02bct fall 2.48% on March 1, 2013.", "denies the"),
+    # number words the reader does not read, and "one" of a count
+    (AAPL, "AAPL shares fell thirty percent on March 1, 2013, closing at $430.47.", "unreadable figure 'thirty'"),
+    (NEW_YORK, "On February 22, 2013, half of the 957 departures from New York left on time.",
+     "unreadable figure 'half'"),
+    (FB, "FB shares rose 1.94% on March 1, 2013 on volume double its average.", "unreadable figure 'double'"),
+    # a direction word across filler words
+    (FB, "FB posted a gain of 23.9% on March 1, 2013, closing at $27.78.", "is no direction of it"),
+    (FB, "FB rose by about 23.9% on March 1, 2013.", "is no direction of it"),
+    (AAPL, "AAPL shares fell on March 1, 2013, a drop of 11.7%, to close at $430.47.", "is no direction of it"),
     (AAPL, "AAPL shares did not fall 2.48% on March 1, 2013", "denies the"),
     (AAPL, "AAPL shares never fell 2.48% on March 1, 2013", "denies the"),
     (UNITED, "On March 1, 2013, 83.8% of United Air Lines Inc. flights were not on time.", "denies the"),
@@ -53,6 +71,8 @@ RIGHT = [
     (AAPL, "AAPL shares fell 2.48% on March 1, 2013, and volume was 11.7% below its average."),
     (AAPL, "On March 1, 2013, AAPL fell 2.48% against a previous close of $441.40 on February 28, 2013."),
     (AAPL, "On March 1, 2013, AAPL shares slid 2.48%, a 2.48% drop from the prior close of $441.40."),
+    (AAPL, "AAPL slipped 2.48% to $430.47 on March 1, 2013 from $441.40 on February 28, 2013."),
+    (AAPL, "AAPL shares fell 2.48% on March 1, 2013; the previous session was February 28, 2013."),
     (AAPL, "AAPL fell 2.48% to $430.47 on March 1, 2013, with 11,523,400 traded."),
     (AAPL, "AAPL closed down 2.48% at $430.47 on March 1, 2013."),
     (AAPL, "AAPL shares fell about 2.5% on March 1, 2013."),
@@ -60,6 +80,21 @@ RIGHT = [
     (UNITED, "On March 1, 2013, 83.8% of the 167 flights United Air Lines Inc. scheduled were punctual."),
     (UNITED, "United Air Lines Inc. ran 83.8% of flights on time on March 1, 2013, above the 80.2% for all airlines."),
     (EWR, "Departures from EWR averaged 15.2 minutes late on February 21, 2013, with winds of 27.6 mph."),
+    # bounds that hold, and negations that deny something else
+    (FB, "Nearly 40 million FB shares changed hands on March 1, 2013 as the stock rose 1.94%."),
+    (AAPL, "More than 11.5 million AAPL shares changed hands on March 1, 2013 as the stock fell 2.48%."),
+    (UNITED, "On March 1, 2013, nearly 84% of United Air Lines Inc. flights were on time."),
+    (EWR, "Departures from EWR averaged 15.2 minutes late on February 21, 2013, with winds of up to 27.6 mph."),
+    (FB, "FB shares rose 1.94% on March 1, 2013, with volume 23.9% higher than its average over 20 trading days."),
+    (EWR, "Departures from EWR averaged 15.2 minutes late on February 21, 2013 without any precipitation, "
+          "and 14 flights were cancelled."),
+    (FB, "FB shares were not the only gainers as they rose 1.94% on March 1, 2013."),
+    # direction words of a level, a comparison, or another fact named
+    (FB, "FB gained 1.94% on March 1, 2013, closing at $27.78 up from $27.25."),
+    (AAPL, "AAPL closed 2.48% below its previous close on March 1, 2013, at $430.47."),
+    (FB, "FB shares rose 1.94% on March 1, 2013 as trading volume surged 23.9% above average."),
+    (AAPL, "AAPL shares fell 2.48% on March 1, 2013 as volume dropped 11.7% below its average."),
+    (FB, "FB posted a gain of 1.94% on March 1, 2013, closing at $27.78."),
 ]
 
 

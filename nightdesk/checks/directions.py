@@ -17,6 +17,9 @@ from nightdesk.checks.result import Finding
 from nightdesk.stories.factsheet import Fact
 
 MAX_COMPARE = 12  # words (and stops) from a comparison word to the figures it compares
+#: Words that may stand between a direction word and its figure ("rose by about 23.9%"), two at most.
+_FILLERS = frozenset({"by", "of", "about", "some", "around", "roughly", "approximately", "a", "an", "("})
+MAX_FILLERS = 2
 
 
 class Directions:
@@ -47,8 +50,9 @@ class Directions:
                 continue
             first, last = clauses.clause(t)
             figure = _stated_of(clauses, at, t)
-            if figure is not None:
-                self._stated(clauses, word, figure, by_name[figure.fact], listing, key_fact,
+            fact = _moving(by_name[figure.fact], listing, signed) if figure is not None else None
+            if figure is not None and fact is not None:
+                self._stated(clauses, word, figure, fact, listing, key_fact,
                              {f.name for f, j in occurrences if first <= j <= last})
                 continue
             near = sorted((abs(clauses.index(b.span[0]) - t), b.fact) for b in figures
@@ -61,12 +65,13 @@ class Directions:
 
     def _stated(self, clauses: Clauses, word: Word, figure: Bound, fact: Fact, listing: set[str],
                 key_fact: str | None, named: set[str]) -> None:
-        """Check a direction word written against ``figure``, bound to ``fact``."""
+        """Check a direction word written against ``figure``, whose move is ``fact``'s."""
         span, written = (word.start, word.end), clauses.words[clauses.index(figure.span[0])].text
-        # "rose 2.48%" bound to the size of the move: the word is the change's (same names).
-        fact = next((by for by in self._signed.values() if by.name in listing and fact.names
-                     and by.names == fact.names), fact) if fact.name not in listing else fact
-        if fact.name not in listing:
+        if fact.name not in listing and fact.name in named:
+            # "volume surged 23.9% above its average": a move word of another fact, said of this
+            # one by name; its sign is the word's.
+            self._check(word.text, span, fact, says=self._sign(word.text, listing))
+        elif fact.name not in listing:
             self.findings.append(Finding(
                 f"direction word {word.text!r} at {span[0]}-{span[1]} is stated of {written!r}, which is "
                 f"{fact.name} ({fact.label or fact.name}): {word.text!r} is no direction of it", span))
@@ -77,11 +82,15 @@ class Directions:
         else:
             self._check(word.text, span, fact)
 
-    def _check(self, word: str, span: Span, fact: Fact) -> None:
+    def _sign(self, word: str, listing: set[str]) -> str:
+        """The sign ``word`` carries in the facts that list it."""
+        return "positive" if any(word in self._signed[n].directions.get("positive", ()) for n in listing) else "negative"
+
+    def _check(self, word: str, span: Span, fact: Fact, says: str | None = None) -> None:
         self.checked += 1
         self.bound.append(Bound(fact.name, span, "direction"))
         value = float(fact.value)
-        says = "positive" if word in fact.directions.get("positive", ()) else "negative"
+        says = says or ("positive" if word in fact.directions.get("positive", ()) else "negative")
         if (says == "positive" and value > 0) or (says == "negative" and value < 0):
             return
         went = "up" if says == "positive" else "down"
@@ -123,14 +132,30 @@ def comparisons(clauses: Clauses, facts: Sequence[Fact], figures: Sequence[Bound
     return findings
 
 
+def _moving(fact: Fact, listing: set[str], signed: dict[str, Fact]) -> Fact | None:
+    """Whose move a direction word written against a figure of ``fact`` states.
+
+    A signed fact's own; a size of move's ("rose 2.48%" bound to abs_change_pct), the
+    signed fact of its names that lists the word; a level's ("closing at $27.78, up from
+    $27.25") nobody's in particular: ``None``, and the word is read as if unattached.
+    """
+    if fact.signed:
+        return fact
+    return next((by for by in signed.values() if by.name in listing and fact.names and by.names == fact.names), None)
+
+
 def _stated_of(clauses: Clauses, figures_at: dict[int, Bound], t: int) -> Bound | None:
-    """The bound figure direction word ``t`` is written against: right after it (or after "by"), else right before."""
+    """The bound figure direction word ``t`` is written against: after it, across at most two
+    filler words ("rose by about 23.9%", "a gain of 23.9%"), else right before it ("23.9% higher")."""
     words = clauses.words
-    after_by = t + 2 if t + 2 < len(words) and words[t + 1].text == "by" else None
-    for j in (t + 1, after_by, t - 1):
-        if j is not None and j in figures_at:
-            return figures_at[j]
+    j = t + 1
+    while j < len(words) and j - t <= MAX_FILLERS and words[j].text in _FILLERS and j not in figures_at:
+        j += 1
+    for k in (j, t - 1):
+        if 0 <= k < len(words) and k in figures_at:
+            return figures_at[k]
     return None
+
 
 
 def _same_sentence(clauses: Clauses, i: int, j: int) -> bool:

@@ -27,15 +27,17 @@ change_pct (1.94%)``. The rules:
   needs X > Y.
   A direction word written against a figure ("rose 23.9%", "a 1.94% gain") states that
   figure's move, so the figure's fact must list it, and be named unless it is the key fact.
-* Read. Digits the checks cannot read as a figure or date ("99.999.999", "99pct") fail, and
-  so do digits other than 0-9: what is not read is not verified.
-* Said. A bound ("more than 2.48%", ``hedge_words.txt``) or a denial ("did not fall",
-  ``negation_words.txt``) around a bound figure fails (:mod:`qualifiers`).
+* Read. Digits the checks cannot read as a figure or date ("99.999.999", "99pct"), number
+  words the reader does not read ("thirty", "half", "twice": the fact lock's list), and
+  digits other than 0-9 fail: what is not read is not verified.
+* Said. A bound beside a figure ("more than 11.5 million", ``hedge_words.txt``) must hold
+  of its fact; a denial right before a figure, direction word or fact name ("did not fall",
+  ``negation_words.txt``) fails (:mod:`qualifiers`).
 * Once. A fact stated twice in one clause ("The 957 departed from 957") fails.
 * Time. Relative time ("today", "the day before") fails unless a fact's label states it;
   a date is backed when every part it states agrees with one of the sheet's dates; a date
   fact with naming words (the previous session's date) is another day than the story's,
-  and backs a date only when its clause names it.
+  and backs a date only when the figure it dates is of that day or its clause names it.
 * Names. A name is backed when it is a whole-word stretch of an entity or text fact
   ("United" and "United Air Lines" come from "United Air Lines Inc."), or a standing
   phrase of the story's domain (``allowed_phrases.txt``) or the caller's ``allowed``.
@@ -51,6 +53,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from generators.fact_lock import number_words
 from nightdesk.checks.clauses import Bound, Clauses, name_occurrences
 from nightdesk.checks.context import StoryContext, story_context_of
 from nightdesk.checks.dates import DateMention, find_dates
@@ -138,14 +141,14 @@ def _bind(text: str, sheet_json: str, allowed: tuple[str, ...]) -> Binding:
     work = mask(work, (n.span for n in numbers))
     clauses = Clauses(text, [*(d.span for d in dates), *(n.span for n in numbers), *(span for span, _ in verbatim)])
 
-    findings: list[Finding] = [*_unread_digits(work), *_foreign_digits(text, [*dates, *numbers])]
+    findings: list[Finding] = [*_unread_digits(work), *_unread_words(work), *_foreign_digits(text, [*dates, *numbers])]
     bound: list[Bound] = []
-    dated = [f for f in facts if f.kind == "date" and f.names]
+    figures = _Figures(numbers, numeric, clauses, {day.year: name for name, day in reversed(days)})
+    dated = _OtherDays(facts, figures.bound, clauses)
     for mention in dates:
-        finding, day_fact = _date_finding(mention, days, dated, clauses)
+        finding, day_fact = _date_finding(mention, days, dated)
         findings += [finding] if finding else []
         bound += [Bound(day_fact, mention.span, "date")] if day_fact else []
-    figures = _Figures(numbers, numeric, clauses, {day.year: name for name, day in reversed(days)})
     findings += figures.findings
     findings += changes(numbers, figures.bound, facts, domain_set(context.domain_dir, "change_words.txt"))
     bound += figures.bound
@@ -161,9 +164,10 @@ def _bind(text: str, sheet_json: str, allowed: tuple[str, ...]) -> Binding:
     directions = Directions(clauses, facts, figures.bound, context.key_fact)
     findings += directions.findings
     bound += directions.bound
-    findings += bounds(text, [m for m in numbers if any(b.span == m.span for b in figures.bound)],
+    by_name = {f.name: f for f in facts}
+    findings += bounds(text, numbers, {b.span: by_name[b.fact] for b in figures.bound if b.what == "figure"},
                        domain_list(context.domain_dir, "hedge_words.txt"))
-    findings += denials(clauses, bound, domain_set(context.domain_dir, "negation_words.txt"))
+    findings += denials(clauses, bound, facts, domain_set(context.domain_dir, "negation_words.txt"))
     findings += comparisons(clauses, facts, figures.bound, {b.span for b in directions.bound},
                              domain_list(context.domain_dir, "comparison_words.txt"))
     verified = _verified(figures, bound, directions)
@@ -189,6 +193,19 @@ def _unread_digits(work: str) -> list[Finding]:
     return [Finding(f"unreadable figure {m.group()!r} at {m.start()}-{m.end()}: the checks cannot read it as a "
                     "number, so it is not verified; write it as the fact sheet does", m.span())
             for m in _DIGIT_RUN.finditer(work)]
+
+
+_LETTERS = re.compile(r"[A-Za-z]+")
+
+
+def _unread_words(work: str) -> list[Finding]:
+    """Number words the figure reader does not read ("thirty", "a hundred", "half", "twice"):
+    each states an amount nothing verified. The list is the fact lock's, so what the lock
+    keeps a model from writing and what the checks refuse are one list."""
+    words = frozenset(number_words())
+    return [Finding(f"unreadable figure {m.group()!r} at {m.start()}-{m.end()}: a number in words the checks "
+                    "cannot read, so it is not verified; write the figure as the fact sheet does", m.span())
+            for m in _LETTERS.finditer(work) if m.group().lower() in words]
 
 
 def _foreign_digits(text: str, mentions: Sequence[DateMention | NumberMention]) -> list[Finding]:
@@ -223,34 +240,61 @@ def _story_days(sheet: FactSheet) -> list[tuple[str, dt.date]]:
     return days if logical in {d for _, d in days} else [*days, ("logical date", logical)]
 
 
-def _date_finding(mention: DateMention, days: Sequence[tuple[str, dt.date]], dated: Sequence[Fact],
-                  clauses: Clauses) -> tuple[Finding | None, str | None]:
-    """A finding for an unbacked date, or the date fact it is bound to.
-
-    A date fact with naming words (``prev_trade_date``: "previous", "prior") is another
-    day than the story's: a date that agrees only with it must say so in its clause, or
-    "fell 2.48% on February 28" would pass with the previous session's date.
-    """
+def _date_finding(mention: DateMention, days: Sequence[tuple[str, dt.date]],
+                  dated: _OtherDays) -> tuple[Finding | None, str | None]:
+    """A finding for an unbacked date, or the date fact it is bound to."""
     where = f"{mention.text!r} at {mention.span[0]}-{mention.span[1]}"
     if not mention.is_real:
         return Finding(f"unbacked date {where}: no calendar has that date", mention.span), None
     agreeing = [name for name, day in days if mention.agrees_with(day)]
-    other_days = {f.name: f for f in dated}
-    own = [name for name in agreeing if name not in other_days]
+    own = [name for name in agreeing if name not in dated.facts]
     if own:
         return None, own[0]
-    first, last = clauses.clause(clauses.index(mention.span[0]))
-    said = {f.name for f, j in name_occurrences(clauses, dated) if first <= j <= last}
-    if said & set(agreeing):
-        return None, next(name for name in agreeing if name in said)
     if agreeing:
-        fact = other_days[agreeing[0]]
-        story_day = next((f"{day:%B} {day.day}, {day.year}" for name, day in days if name not in other_days), "")
-        return Finding(f"date {where} is {fact.name} ({fact.label}), but its clause does not say so "
-                       f"({', '.join(repr(n) for n in fact.names)}); the story's date is {story_day}",
-                       mention.span), None
+        return dated.bind(mention, agreeing, where, next((d for n, d in days if n not in dated.facts), None))
     known = "; ".join(f"{name} is {day:%B} {day.day}, {day.year} (a {day:%A})" for name, day in days)
     return Finding(f"unbacked date {where}: {known or 'the fact sheet has no dates'}", mention.span), None
+
+
+class _OtherDays:
+    """Date facts with naming words (``prev_trade_date``: "previous", "prior"): days other than the story's.
+
+    A date that agrees only with one of them is that day only when the draft says so: the
+    nearest figure of its clause is a fact of that day (one whose naming words share a word
+    with the date fact's: "from its previous close of $441.40 on February 28"), or, with no
+    figure in its clause, a naming word of the date fact stands in it. Otherwise "fell 2.48%
+    on February 28" would pass, dating the story's move with the previous session's date.
+    """
+
+    def __init__(self, facts: Sequence[Fact], figures: Sequence[Bound], clauses: Clauses) -> None:
+        self.facts = {f.name: f for f in facts if f.kind == "date" and f.names}
+        self.by_name = {f.name: f for f in facts}
+        self.figures, self.clauses = [b for b in figures if b.what == "figure"], clauses
+        self.occurrences = name_occurrences(clauses, list(self.facts.values()))
+
+    def bind(self, mention: DateMention, agreeing: Sequence[str], where: str,
+             story_day: dt.date | None) -> tuple[Finding | None, str | None]:
+        clauses = self.clauses
+        at = clauses.index(mention.span[0])
+        first, last = clauses.clause(at)
+        near = sorted((abs(clauses.index(b.span[0]) - at), b.fact) for b in self.figures
+                      if first <= clauses.index(b.span[0]) <= last)
+        for name in agreeing:
+            day = self.facts[name]
+            if near and self._of_day(self.by_name[near[0][1]], day):
+                return None, name
+            if not near and any(f.name == name and first <= j <= last for f, j in self.occurrences):
+                return None, name
+        day = self.facts[agreeing[0]]
+        said = (f"the figure it dates, {near[0][1]}, is of the story's day" if near
+                else f"its clause does not say so ({', '.join(repr(n) for n in day.names)})")
+        story = f"; the story's date is {story_day:%B} {story_day.day}, {story_day.year}" if story_day else ""
+        return Finding(f"date {where} is {day.name} ({day.label}), but {said}{story}", mention.span), None
+
+    @staticmethod
+    def _of_day(fact: Fact, day: Fact) -> bool:
+        words = {w for name in day.names for w in name.lower().split()}
+        return any(w in words for name in fact.names for w in name.lower().split())
 
 
 # --- numbers ---------------------------------------------------------------------------
@@ -280,7 +324,13 @@ class _Figures:
                 self.bound.append(Bound(self.years[int(mention.value)], mention.span, "date"))
                 return True
             return False
-        return mention.in_words and mention.text.lower() == "one" and not _unit_facts(mention.next_word, self.facts)
+        return (mention.in_words and mention.text.lower() == "one" and not _unit_facts(mention.next_word, self.facts)
+                and not self._names_a_count(mention))
+
+    def _names_a_count(self, mention: NumberMention) -> bool:
+        """Whether the clause of ``mention`` names a count fact ("one of 957 departures was cancelled")."""
+        first, last = self.clauses.clause(self.clauses.index(mention.span[0]))
+        return any(f.kind == "count" and first <= j <= last for f, j in self.occurrences)
 
     def _is_year(self, mention: NumberMention) -> bool:
         return mention.is_year_like and not _unit_facts(mention.next_word, self.facts)  # "2013 flights" is a count

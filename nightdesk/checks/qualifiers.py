@@ -1,54 +1,121 @@
 """Words around a figure that change what it claims: bounds ("more than 2.48%") and denials.
 
-The fact check verifies that a figure equals a fact. "More than 2.48%", "nearly 83.8%" or
-"up to 957" claim a bound, not the figure, and "did not fall 2.48%" denies what the
-figure would state: a check that bound the figure and passed would vouch for a claim it
-never tested. So a figure right after a bound word (``hedge_words.txt``) fails, and so
-does a negation (``negation_words.txt``, and any word ending in "n't") in the clause of a
-bound figure or direction word. Approximations that rounding already covers ("about 84%")
-are not bounds: the figure's precision says how close it is.
+The fact check verifies that a figure equals a fact. "More than 11.5 million shares" or
+"nearly 84%" claim a bound, which is true or false of the fact in its own way: a bound
+word (``hedge_words.txt``) beside a bound figure must hold of the fact's value, or it
+fails ("nearly 83.8%" of 83.8% says less than it is). "Over" and "under" before a span of
+time ("over 20 trading days") are prepositions, not bounds.
+
+A negation (``negation_words.txt``, or a word ending in "n't") right before a bound figure,
+direction word or the naming word of a fact bound in its clause ("did not fall 2.48%",
+"were not on time") denies the claim: the checks verify what a draft states, not what it
+denies, so it fails. A negation further off ("without any precipitation") denies
+something else and is left alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
-from nightdesk.checks.clauses import Bound, Clauses
+from nightdesk.checks.clauses import Bound, Clauses, name_occurrences
+from nightdesk.checks.masking import Span
 from nightdesk.checks.numbers import NumberMention
 from nightdesk.checks.result import Finding
-from nightdesk.checks.wordlists import phrase_pattern
+from nightdesk.stories.factsheet import Fact
 
-_CONTRACTED = ("n't", "n’t")
+#: Words a negation may stand before what it denies ("did not, in the end, fall" aside).
+NEGATION_REACH = 3
+_CONTRACTED = re.compile(r"n[’'ʼ]?t$")
+_CONTRACTED_WORDS = frozenset({"didnt", "doesnt", "dont", "wasnt", "werent", "isnt", "arent", "hasnt", "havent",
+                               "hadnt", "wont", "cant", "couldnt", "wouldnt", "shouldnt"})
+_ARTICLES = frozenset({"a", "an", "the"})
+_SPANS = frozenset({"day", "days", "trading", "session", "sessions", "week", "weeks", "month", "months", "year",
+                    "years", "hour", "hours"})
+_PREPOSITIONS = frozenset({"over", "under"})
+_WORDS = re.compile(r"-?[\w'’]+")
 
 
-def bounds(text: str, numbers: Sequence[NumberMention], hedges: Iterable[str]) -> list[Finding]:
-    """A figure written right after a bound word ("more than 2.48%") fails: it states a bound."""
-    starts = {m.span[0]: m for m in numbers}
+@dataclass(frozen=True)
+class _Hedge:
+    sense: str  # above, at least, below, at most
+    after: bool  # written after the figure
+
+
+def bounds(text: str, mentions: Sequence[NumberMention], facts_at: Mapping[Span, Fact],
+           entries: Iterable[str]) -> list[Finding]:
+    """Each bound word beside a bound figure must hold of the figure's fact."""
+    hedges = _hedges(entries)
     findings = []
-    for match in phrase_pattern(hedges).finditer(text):
-        at = match.end()
-        while at < len(text) and text[at].isspace():
-            at += 1
-        figure = starts.get(at)
-        if figure is not None:
-            findings.append(Finding(
-                f"{match.group()!r} at {match.start()}-{match.end()} makes {figure.text!r} a bound, not a figure: "
-                "the checks verify figures; state the figure itself", (match.start(), figure.span[1])))
+    for mention in mentions:
+        fact = facts_at.get(mention.span)
+        if fact is None:
+            continue
+        for phrase, hedge in _beside(text, mention, hedges):
+            if phrase in _PREPOSITIONS and mention.next_word in _SPANS:
+                continue  # "over 20 trading days": a span, not a bound
+            finding = _broken(phrase, hedge, mention, fact)
+            if finding:
+                findings.append(finding)
     return findings
 
 
-def denials(clauses: Clauses, bound: Sequence[Bound], negations: frozenset[str]) -> list[Finding]:
-    """A negation in the clause of a bound figure or direction word fails, once per negation."""
-    findings, seen = [], set()
-    for b in bound:
-        if b.what not in ("figure", "direction"):
+def _hedges(entries: Iterable[str]) -> dict[str, _Hedge]:
+    """``SENSE: PHRASE`` entries by phrase (lower-cased, single spaces)."""
+    hedges = {}
+    for entry in entries:
+        sense, _, phrase = entry.partition(":")
+        words = phrase.lower().split()
+        after = words[-1:] == ["(after)"]
+        hedges[" ".join(words[:-1] if after else words)] = _Hedge(sense.strip(), after)
+    return hedges
+
+
+def _beside(text: str, mention: NumberMention, hedges: Mapping[str, _Hedge]) -> list[tuple[str, _Hedge]]:
+    """The bound phrases written right before ``mention`` (an article may stand between) or right after it."""
+    before = _WORDS.findall(text[:mention.span[0]].lower())
+    if before[-1:] and before[-1] in _ARTICLES:
+        before = before[:-1]
+    after = _WORDS.findall(text[mention.span[1]:].lower())
+    found = []
+    for phrase, hedge in hedges.items():
+        words = phrase.split()
+        if (after[:len(words)] if hedge.after else before[-len(words):]) == words:
+            found.append((phrase, hedge))
+    return found
+
+
+def _broken(phrase: str, hedge: _Hedge, mention: NumberMention, fact: Fact) -> Finding | None:
+    value, written = abs(float(fact.value)), abs(mention.value)
+    holds = {"above": value > written, "at least": value >= written,
+             "below": value < written, "at most": value <= written}[hedge.sense]
+    if holds:
+        return None
+    return Finding(f"{phrase!r} with {mention.text!r} at {mention.span[0]}-{mention.span[1]} says {fact.name} is "
+                   f"{hedge.sense} {mention.text}, but it is {fact.display}", mention.span)
+
+
+def denials(clauses: Clauses, bound: Sequence[Bound], facts: Sequence[Fact], negations: frozenset[str]) -> list[Finding]:
+    """A negation right before a bound figure, direction word or the naming word of a fact bound near it fails."""
+    claimed = {clauses.index(b.span[0]): b for b in bound if b.what in ("figure", "direction")}
+    stated = {b.fact for b in claimed.values()}
+    naming = {}  # word index of a naming word -> the claim of its fact in the same clause
+    for fact, j in name_occurrences(clauses, [f for f in facts if f.name in stated]):
+        first, last = clauses.clause(j)
+        naming.update({j: b for i, b in claimed.items() if b.fact == fact.name and first <= i <= last})
+    findings = []
+    for k, word in enumerate(clauses.words):
+        if not (word.text in negations or word.text in _CONTRACTED_WORDS or _CONTRACTED.search(word.text)):
             continue
-        first, last = clauses.clause(clauses.index(b.span[0]))
-        for word in clauses.words[first:last + 1]:
-            denies = word.text in negations or word.text.endswith(_CONTRACTED)
-            if denies and (word.start, word.end) not in seen:
-                seen.add((word.start, word.end))
+        for j in range(k + 1, min(k + 1 + NEGATION_REACH, len(clauses.words))):
+            if clauses.words[j].stop:
+                break
+            denied = claimed.get(j) or naming.get(j)
+            if denied is not None:
                 findings.append(Finding(
-                    f"{word.text!r} at {word.start}-{word.end} denies the {b.what} it stands with ({b.fact}): "
-                    "the checks verify what a draft states, not what it denies", (word.start, word.end)))
+                    f"{word.text!r} at {word.start}-{word.end} denies the {denied.what} it stands before "
+                    f"({denied.fact}): the checks verify what a draft states, not what it denies",
+                    (word.start, word.end)))
+                break
     return findings
