@@ -53,6 +53,8 @@ WRONG = [
     (NEW_YORK, "On February 22, 2013, half of the 957 departures from New York left on time.",
      "unreadable figure 'half'"),
     (FB, "FB shares rose 1.94% on March 1, 2013 on volume double its average.", "unreadable figure 'double'"),
+    (NEW_YORK, "On February 22, 2013, only one of 957 departures from New York was cancelled, and 78.7% left on time.",
+     "unbacked figure 'one'"),
     # a direction word across filler words
     (FB, "FB posted a gain of 23.9% on March 1, 2013, closing at $27.78.", "is no direction of it"),
     (FB, "FB rose by about 23.9% on March 1, 2013.", "is no direction of it"),

@@ -503,6 +503,8 @@ def _candidates(mention: NumberMention, facts: Sequence[Fact]) -> list[Fact]:
         return [f for f in pool if f.kind == "count"]
     if _measure(mention) in _MEASURES:
         return []  # a measure the fact sheet has no fact in
+    if mention.in_words:
+        return [f for f in pool if f.kind == "count"]  # "one of 957" counts; a 0.9-minute delay is no "one"
     return pool
 
 
