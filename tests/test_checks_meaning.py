@@ -80,6 +80,7 @@ RIGHT = [
     (AAPL, "AAPL shares fell about 2.5% on March 1, 2013."),
     (UNITED, "United Air Lines Inc. had 167 flights scheduled on March 1, 2013, and 83.8% of them arrived on time."),
     (UNITED, "On March 1, 2013, 83.8% of the 167 flights United Air Lines Inc. scheduled were punctual."),
+    (UNITED, "United ran 83.8% of 167 flights on time on March 1, 2013."),
     (UNITED, "United Air Lines Inc. ran 83.8% of flights on time on March 1, 2013, above the 80.2% for all airlines."),
     (EWR, "Departures from EWR averaged 15.2 minutes late on February 21, 2013, with winds of 27.6 mph."),
     # bounds that hold, and negations that deny something else

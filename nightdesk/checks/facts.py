@@ -375,16 +375,19 @@ class _Figures:
         pool = self.pools[mention.span]
         unit = 1 if _unit_word(mention, self.facts) and i + 1 < len(self.clauses.words) else 0
         named: list[tuple[int, Fact]] = []
+        by_unit: list[tuple[int, Fact]] = []
         for fact, j in self.occurrences:
             if not first <= j <= last:
                 continue
             if fact not in pool and not (j > i + unit and self.clauses.gap(i, j) - unit <= 1):
                 continue
-            if j == i + 1 and self._shared_unit(mention):
-                continue  # "167 flights": a unit several facts share names none of them
             if any(self._claims(other, fact, j, i) for other in mentions if other.span != mention.span):
                 continue
-            named.append((abs(i - j), fact))
+            (by_unit if j == i + 1 and self._shared_unit(mention) else named).append((abs(i - j), fact))
+        # "cancelled 167 flights": a unit several facts share names none of them when another
+        # fact the figure could state is named; alone ("167 flights on time") it names its own.
+        if not any(fact in pool for _, fact in named):
+            named += by_unit
         closest: dict[str, tuple[int, Fact]] = {}
         for distance, fact in sorted(named, key=lambda p: p[0]):
             closest.setdefault(fact.name, (distance, fact))
