@@ -12,7 +12,12 @@ import pytest
 
 from nightdesk.checks import passed, run_text_checks
 from nightdesk.checks.facts import check_facts
-from test_checks_binding import AAPL, EWR, FB, NEW_YORK, UNITED
+from test_checks_binding import AAPL, EWR, FB, NEW_YORK, UNITED, _sheet
+
+# FB on the demo's February 28: too few earlier sessions for a 20-day volume average (n/a).
+FB_NO_AVERAGE = _sheet("stock_movers", "2013-02-28", "FB", {
+    "trade_date": "2013-02-28", "prev_trade_date": "2013-02-27", "ticker": "FB", "close": 27.25, "prev_close": 26.87,
+    "change_pct": 1.41, "abs_change_pct": 1.41, "direction": "rose", "volume": 35_000_000, "volume_avg_days": 12})
 
 WRONG = [
     # another fact's value stated as the share move
@@ -23,6 +28,9 @@ WRONG = [
     (AAPL, "On March 1, 2013, AAPL turnover fell 2.48% as the stock slid.", "reads as shares traded vs"),
     (AAPL, "On March 1, 2013, AAPL closed at $430.47, its price 11.7% lower than the average.", "reads as change"),
     (UNITED, "United Air Lines Inc. cancelled 167 flights on March 1, 2013.", "reads as scheduled flights cancelled"),
+    # SmolLM2, locked, February 28: the price's move stated as the volume's, whose average is n/a
+    (FB_NO_AVERAGE, "FB rose 1.41% on February 28, 2013, with a 1.41% increase in its daily trading volume.",
+     "reads as shares traded vs the average"),
     # a date of another day, stated as the story's
     (AAPL, "AAPL shares fell 2.48% on February 28, 2013", "is prev_trade_date"),
     (AAPL, "AAPL shares fell 2.48% on Thursday", "is prev_trade_date"),
@@ -92,6 +100,8 @@ RIGHT = [
     (EWR, "Departures from EWR averaged 15.2 minutes late on February 21, 2013 without any precipitation, "
           "and 14 flights were cancelled."),
     (FB, "FB shares were not the only gainers as they rose 1.94% on March 1, 2013."),
+    (FB, "FB shares went up 1.94% on March 1, 2013, a significant gain."),
+    (AAPL, "AAPL fell 2.48% on March 1, 2013, not only a drop but a 2.48% decline."),
     # direction words of a level, a comparison, or another fact named
     (FB, "FB gained 1.94% on March 1, 2013, closing at $27.78 up from $27.25."),
     (AAPL, "AAPL closed 2.48% below its previous close on March 1, 2013, at $430.47."),

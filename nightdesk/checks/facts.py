@@ -127,7 +127,9 @@ def _bind(text: str, sheet_json: str, allowed: tuple[str, ...]) -> Binding:
     sheet = FactSheet.from_json(sheet_json)
     context = story_context_of(sheet_json)
     facts = context.facts
-    numeric = [f for f in facts if f.kind in ("count", "number", "percent", "currency") and f.numeric]
+    # Facts with no value that day ("n/a") back no figure, but their naming words still say
+    # what a figure is: "a 1.41% increase in its trading volume" is the volume's, not the price's.
+    measures = [f for f in facts if f.kind in ("count", "number", "percent", "currency")]
     names = [_NameFact.of(f) for f in facts if f.kind in ("entity", "text") and _has_letters(f.value)]
     days = _story_days(sheet)
 
@@ -143,7 +145,7 @@ def _bind(text: str, sheet_json: str, allowed: tuple[str, ...]) -> Binding:
 
     findings: list[Finding] = [*_unread_digits(work), *_unread_words(work), *_foreign_digits(text, [*dates, *numbers])]
     bound: list[Bound] = []
-    figures = _Figures(numbers, numeric, clauses, {day.year: name for name, day in reversed(days)})
+    figures = _Figures(numbers, measures, clauses, {day.year: name for name, day in reversed(days)})
     dated = _OtherDays(facts, figures.bound, clauses)
     for mention in dates:
         finding, day_fact = _date_finding(mention, days, dated)
@@ -337,7 +339,7 @@ class _Figures:
 
     def _bind(self, mention: NumberMention, mentions: Sequence[NumberMention]) -> None:
         pool = self.pools[mention.span]
-        matches = [f for f in pool if _within(f, mention)]
+        matches = [f for f in pool if f.numeric and _within(f, mention)]
         where = f"{mention.text!r} at {mention.span[0]}-{mention.span[1]}"
         if not matches:
             self.findings.append(self._unbacked(mention, pool, where))
@@ -416,9 +418,11 @@ class _Figures:
         elif not pool:
             hint = f"the fact sheet has no {_KIND_WORDS[mention.kind]} facts"
         else:
-            nearest = min(pool, key=lambda f: abs(abs(float(f.value)) - abs(mention.value)))
-            hint = f"nearest {nearest.kind} fact {nearest.name} is {nearest.display}"
-        same = [f for f in self.facts if f not in pool and _within(f, mention)]
+            valued = [f for f in pool if f.numeric]
+            nearest = min(valued, key=lambda f: abs(abs(float(f.value)) - abs(mention.value))) if valued else None
+            hint = (f"nearest {nearest.kind} fact {nearest.name} is {nearest.display}" if nearest
+                    else f"no {_KIND_WORDS[mention.kind]} fact has a value that day")
+        same = [f for f in self.facts if f not in pool and f.numeric and _within(f, mention)]
         if same:
             hint += f"; the value equals {_equals(same)}"
         return Finding(f"unbacked {what} {mention.text!r} at {mention.span[0]}-{mention.span[1]}: {hint}",
@@ -438,7 +442,9 @@ def _prefer(facts: Sequence[Fact]) -> Fact:
 def _meaning(fact: Fact) -> object:
     """Facts with the same naming words mean the same thing (change and size of move); facts
     without any are told apart by value alone, as before names were declared."""
-    return frozenset(fact.names) if fact.names else ("value", fact.kind, round(abs(float(fact.value)), 9))
+    if fact.names:
+        return frozenset(fact.names)
+    return ("value", fact.kind, round(abs(float(fact.value)), 9) if fact.numeric else None)
 
 
 def _label(fact: Fact) -> str:

@@ -27,7 +27,7 @@ from nightdesk.stories.factsheet import Fact
 
 #: Words a negation may stand before what it denies ("did not, in the end, fall" aside).
 NEGATION_REACH = 3
-_CONTRACTED = re.compile(r"n[’'ʼ]?t$")
+_CONTRACTED = re.compile(r"n[’'ʼ]t$")  # "didn't"; without the apostrophe only the words below ("went" is no denial)
 _CONTRACTED_WORDS = frozenset({"didnt", "doesnt", "dont", "wasnt", "werent", "isnt", "arent", "hasnt", "havent",
                                "hadnt", "wont", "cant", "couldnt", "wouldnt", "shouldnt"})
 _ARTICLES = frozenset({"a", "an", "the"})
@@ -108,6 +108,8 @@ def denials(clauses: Clauses, bound: Sequence[Bound], facts: Sequence[Fact], neg
     for k, word in enumerate(clauses.words):
         if not (word.text in negations or word.text in _CONTRACTED_WORDS or _CONTRACTED.search(word.text)):
             continue
+        if k + 1 < len(clauses.words) and clauses.words[k + 1].text == "only":
+            continue  # "not only a 0.74% drop but also...": no denial
         for j in range(k + 1, min(k + 1 + NEGATION_REACH, len(clauses.words))):
             if clauses.words[j].stop:
                 break
