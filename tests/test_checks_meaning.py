@@ -31,6 +31,11 @@ WRONG = [
     # SmolLM2, locked, February 28: the price's move stated as the volume's, whose average is n/a
     (FB_NO_AVERAGE, "FB rose 1.41% on February 28, 2013, with a 1.41% increase in its daily trading volume.",
      "reads as shares traded vs the average"),
+    # SmolLM2, locked, March 1: the all-airlines rate stated as "the rate of scheduled flights"
+    (UNITED, "On March 1, 2013, the rate of scheduled flights at United Air Lines Inc. was 80.2%.",
+     "stands in a clause about scheduled flights"),
+    (UNITED, "On March 1, 2013, 83.8% of them were cancelled at United Air Lines Inc.",
+     "stands in a clause about scheduled flights cancelled"),
     # a date of another day, stated as the story's
     (AAPL, "AAPL shares fell 2.48% on February 28, 2013", "is prev_trade_date"),
     (AAPL, "AAPL shares fell 2.48% on Thursday", "is prev_trade_date"),

@@ -359,8 +359,39 @@ class _Figures:
         elif len({_meaning(f) for f in matches}) > 1:
             self.findings.append(Finding(
                 f"{where} is ambiguous: it equals {_equals(matches)}; name the fact beside it", mention.span))
+        elif (other := self._named_elsewhere(mention, matches, mentions)) is not None:
+            self.findings.append(Finding(
+                f"{where} stands in a clause about {_label(other)} ({other.display}), and no word says it is "
+                f"{_equals(matches)}: name the fact beside the figure", mention.span))
         else:
             self._add(mention, _prefer(matches))
+
+    def _named_elsewhere(self, mention: NumberMention, matches: Sequence[Fact],
+                         mentions: Sequence[NumberMention]) -> Fact | None:
+        """A fact the clause of an unnamed figure names instead of its own, if any.
+
+        "The rate of scheduled flights was 78.7%" (78.7% the all-airlines rate) and "83.8%
+        of them were cancelled" name another fact and not the figure's: the value alone does
+        not make it that fact. A figure a direction word of its own fact moves ("closed down
+        2.48%") or its unit word names ("11,523,400 shares") says what it is.
+        """
+        fact = _prefer(matches)
+        if self._moved(mention, fact) or fact in _unit_facts(mention.next_word, self.facts):
+            return None
+        i = self.index[mention.span]
+        first, last = self.reach[mention.span]
+        others = sorted(((abs(j - i), other) for other, j in self.occurrences
+                         if first <= j <= last and other not in matches and other.names != fact.names
+                         and not any(self._claims(m, other, j, i) for m in mentions if m.span != mention.span)),
+                        key=lambda pair: pair[0])
+        return others[0][1] if others else None
+
+    def _moved(self, mention: NumberMention, fact: Fact) -> bool:
+        """Whether a direction word of ``fact`` is written against ``mention`` ("down 2.48%", "2.48% lower")."""
+        words = self.clauses.words
+        i = self.index[mention.span]
+        near = [words[k].text for k in (i - 1, i - 2, i + 1) if 0 <= k < len(words)]
+        return any(w in ws for ws in fact.directions.values() for w in near)
 
     def _add(self, mention: NumberMention, fact: Fact) -> None:
         self.bound.append(Bound(fact.name, mention.span, "figure"))
