@@ -36,6 +36,8 @@ WRONG = [
      "stands in a clause about scheduled flights"),
     (UNITED, "On March 1, 2013, 83.8% of them were cancelled at United Air Lines Inc.",
      "stands in a clause about scheduled flights cancelled"),
+    # two naming words as near, of two facts: which one it states is not said
+    (AAPL, "AAPL's price closed 11.7% below average on March 1, 2013, at $430.47.", "by words as near"),
     # a date of another day, stated as the story's
     (AAPL, "AAPL shares fell 2.48% on February 28, 2013", "is prev_trade_date"),
     (AAPL, "AAPL shares fell 2.48% on Thursday", "is prev_trade_date"),
