@@ -57,7 +57,7 @@ def main() -> int:
     budget = Budget(args.budget_s, TINY_BUDGETS if args.tiny else FULL_BUDGETS)
     rows: list[Row] = []
     device = args.device or ("cuda" if _cuda() else "cpu")
-    if device.startswith("cuda"):
+    if device.startswith("cuda") and "breakdown" in args.phases:
         _profiler_before_graphs()
 
     def header(status: str) -> dict[str, str]:
@@ -73,9 +73,14 @@ def main() -> int:
         }
 
     def checkpoint() -> None:
-        """The table so far, rewritten after every row: a run cut short still leaves its figures."""
+        """The table so far, rewritten after every row: a run cut short still leaves its figures.
+
+        Written beside ``--out`` and moved over it, so a kill mid-write leaves the last whole table.
+        """
         if args.out:
-            args.out.write_text(render(rows, header(f"partial: {len(rows)} rows so far")), encoding="utf-8")
+            partial = args.out.with_name(args.out.name + ".partial")
+            partial.write_text(render(rows, header(f"partial: {len(rows)} rows so far")), encoding="utf-8")
+            os.replace(partial, args.out)
 
     with budget.deadline():
         try:

@@ -20,19 +20,21 @@ from pathlib import Path
 def compile_unavailable(device: str) -> str | None:
     """Why inductor cannot compile for ``device`` here, or ``None`` when it can.
 
-    On CUDA it needs Triton, a C compiler (``$CC``, ``cc``, ``gcc`` or ``clang``) and
-    ``Python.h``; on a CPU, a C++ compiler (``$CXX``, ``c++``, ``g++`` or ``clang++``) and
-    ``Python.h``.
+    On CUDA it needs Triton, a C compiler and ``Python.h``: Triton takes ``$CC`` when it
+    is set, else ``gcc`` or ``clang``. On a CPU, inductor needs a C++ compiler (``$CXX``
+    when set, else ``c++``, ``g++`` or ``clang++``) and ``Python.h``.
     """
     missing = []
     if device.startswith("cuda"):
         if importlib.util.find_spec("triton") is None:
             missing.append("triton (it ships with the CUDA torch wheel)")
-        compilers = (os.environ.get("CC"), "cc", "gcc", "clang")
+        variable, compilers = "CC", ("gcc", "clang")
     else:
-        compilers = (os.environ.get("CXX"), "c++", "g++", "clang++")
-    if not any(name and shutil.which(name) for name in compilers):
-        missing.append("a compiler (" + ", ".join(name for name in compilers if name) + ")")
+        variable, compilers = "CXX", ("c++", "g++", "clang++")
+    chosen = os.environ.get(variable)
+    candidates = (chosen,) if chosen else compilers
+    if not any(shutil.which(name) for name in candidates):
+        missing.append(f"a compiler (${variable}={chosen})" if chosen else f"a compiler ({', '.join(compilers)})")
     include = sysconfig.get_paths().get("include")
     if not include or not (Path(include) / "Python.h").exists():
         missing.append(f"Python's headers (Python.h in {include})")

@@ -16,11 +16,14 @@ on which rows it shared a step with (up to floating-point differences of the bat
 shape). A locked row's logits are masked by its fact lock before sampling; masks are
 filled only for locked rows.
 
-The host never holds the device up between steps: a step is launched on the tokens the
-last sampling left on the device, and while it runs the host reads those tokens (end
-tokens, stop strings, the fact lock's ``accept``) and fills the lock's masks for it; every
-copy between host and device goes through pinned memory, so none waits for the step. A
-row ended by the tokens just read was fed once more, and that row's logits are dropped.
+The host never holds the device up between decode steps: a step is launched on the
+tokens the last sampling left on the device, and while it runs the host reads those
+tokens (end tokens, stop strings, the fact lock's ``accept``) and fills the lock's masks
+for it; every copy a decode step makes between host and device goes through pinned
+memory, so none waits for the step. A row ended by the tokens just read was fed once
+more, and that row's logits are dropped. The price: whether to admit a wave is decided
+before those tokens are read, so slots they free wait one step for the next wave.
+Timings are taken when the host reads a token, at most one step after it was sampled.
 
 Failures stay with their request: a lock that cannot be built or refuses a token, or an
 empty prompt, ends that request with its exception while the others go
@@ -80,7 +83,7 @@ class Finished:
     :param slots: the slots of the engine run it finished in; ``run_id`` names that run
         (a new one after out-of-memory halves the slots).
     :param latency_s: from its admission (prefill) to its last token; ``time_to_first_token_s``
-        to its first. ``first_token_at`` and ``finished_at`` are seconds since the epoch.
+        to its first (each as read by the host: at most one decode step after sampling). ``first_token_at`` and ``finished_at`` are seconds since the epoch.
     """
 
     tokens: list[int]
@@ -159,7 +162,8 @@ class ContinuousEngine:
         CUDA, its captured decode step: building one per ``generate`` call paid an
         allocation, two warm-up steps and a capture every time. A kept cache needs no
         clearing: a prefill rewrites its rows' prompts and masks, and a step writes a
-        column before any row attends to it. One shape is kept; another replaces it.
+        column before any row attends to it. One shape is kept; another replaces it, so
+        two runs of one engine must not be iterated at the same time.
         """
         if self._decoder is None or self._decoder[0] != (slots, length):
             self.forget_decoder()
@@ -259,14 +263,15 @@ class _Run:
         the rows they end are done); the rows still in flight start again from scratch, so
         their output is what it would have been.
         """
+        in_flight = bool(self._live())
         self._read()
         live = [self.rows[slot] for slot in self._live()]
         for slot in self._live():
             self._free(slot)
         if self.slots == 1:
-            if not live:
+            if not in_flight:
                 raise error  # not even one slot fits: no request is to blame
-            return [(row.index, error) for row in live]
+            return [(row.index, error) for row in live]  # none when the read ended the one row
         self.queue.extendleft(sorted((row.index for row in live), key=lambda i: len(self.jobs[i].prompt), reverse=True))
         self.engine.forget_decoder()
         self._resize(self.slots // 2)
@@ -434,7 +439,7 @@ class _ToHost:
             self._host = torch.empty(tensor.shape, dtype=tensor.dtype, pin_memory=True)
             self._host.copy_(tensor, non_blocking=True)
             self._ready: torch.cuda.Event | None = torch.cuda.Event()
-            self._ready.record()
+            self._ready.record(torch.cuda.current_stream(tensor.device))  # the copy's stream, not device 0's
         else:
             self._host, self._ready = tensor, None
 
@@ -451,5 +456,5 @@ def _to_device(values: Sequence[float], device: torch.device, dtype: torch.dtype
     would keep the host from filling the next masks while the device runs the step.
     """
     if device.type != "cuda":
-        return torch.tensor(values, dtype=dtype)
+        return torch.tensor(values, dtype=dtype, device=device)
     return torch.tensor(values, dtype=dtype, pin_memory=True).to(device, non_blocking=True)

@@ -36,6 +36,7 @@ WRONG = [
      "stands in a clause about scheduled flights"),
     (UNITED, "On March 1, 2013, 83.8% of them were cancelled at United Air Lines Inc.",
      "stands in a clause about scheduled flights cancelled"),
+    (FB, "FB rose 1.94% on March 1, 2013, up 23.9% in 20 trading days.", "reads as the story's main move"),
     # two naming words as near, of two facts: which one it states is not said
     (AAPL, "AAPL's price closed 11.7% below average on March 1, 2013, at $430.47.", "by words as near"),
     # a date of another day, stated as the story's
@@ -109,6 +110,11 @@ RIGHT = [
     (FB, "FB shares were not the only gainers as they rose 1.94% on March 1, 2013."),
     (FB, "FB shares went up 1.94% on March 1, 2013, a significant gain."),
     (AAPL, "AAPL fell 2.48% on March 1, 2013, not only a drop but a 2.48% decline."),
+    (AAPL, "AAPL shares fell 2.48% on March 1, 2013, with no less than 11.5 million shares traded."),
+    (NEW_YORK, "On February 22, 2013, no fewer than 957 departures left New York and 78.7% left on time."),
+    (UNITED, "United Air Lines Inc. ran 83.8% of flights on time on March 1, 2013, more than the 80.2% for all airlines."),
+    (UNITED, "United Air Lines Inc. ran 83.8% of flights on time on March 1, 2013, better than 80.2% for all airlines."),
+    (NEW_YORK, "New York had one of its busiest days on February 22, 2013 with 957 departures."),
     # direction words of a level, a comparison, or another fact named
     (FB, "FB gained 1.94% on March 1, 2013, closing at $27.78 up from $27.25."),
     (AAPL, "AAPL closed 2.48% below its previous close on March 1, 2013, at $430.47."),

@@ -107,15 +107,23 @@ def test_speed_ups_default_to_on_for_cuda_only_where_kernels_can_be_built(genera
 
 
 def test_compile_support_names_what_a_worker_lacks(monkeypatch, tmp_path):
-    monkeypatch.setenv("PATH", str(tmp_path))  # no compiler on it
+    bin_dir, include = tmp_path / "bin", tmp_path / "include"
+    bin_dir.mkdir()
+    include.mkdir()
+    monkeypatch.setenv("PATH", str(bin_dir))  # no compiler on it
+    monkeypatch.setattr(compile_support.sysconfig, "get_paths", lambda: {"include": str(include)})
     for name in ("CC", "CXX"):
         monkeypatch.delenv(name, raising=False)
-    assert "a compiler (c++, g++, clang++)" in compile_support.compile_unavailable("cpu")
+    why = compile_support.compile_unavailable("cpu")
+    assert "a compiler (c++, g++, clang++)" in why and "Python's headers" in why
 
-    gcc = tmp_path / "g++"
-    gcc.write_text("#!/bin/sh\n")
-    gcc.chmod(0o755)
+    compiler = bin_dir / "g++"
+    compiler.write_text("#!/bin/sh\n")
+    compiler.chmod(0o755)
+    (include / "Python.h").write_text("")
     assert compile_support.compile_unavailable("cpu") is None
+    monkeypatch.setenv("CXX", "clang++")  # a compiler asked for by name must be there
+    assert "a compiler ($CXX=clang++)" in compile_support.compile_unavailable("cpu")
     monkeypatch.setattr(compile_support.importlib.util, "find_spec", lambda name: None)
     assert "triton" in compile_support.compile_unavailable("cuda")
 

@@ -186,6 +186,31 @@ def test_a_second_run_of_one_shape_reuses_its_decoder_and_writes_the_same_tokens
     assert _Counted.built == 2  # another shape, another decoder
 
 
+class _SecondStepNeverFits(SlotDecoder):
+    """Every second decode step of a run runs out of memory, even in one slot."""
+
+    def step(self, tokens, columns, positions):
+        self.steps = getattr(self, "steps", 0) + 1
+        if self.steps % 2 == 0:
+            raise torch.OutOfMemoryError("injected: the step does not fit")
+        return super().step(tokens, columns, positions)
+
+
+def test_out_of_memory_on_the_step_after_a_row_ended_loses_no_request(tiny_lm):
+    """One slot: the step that fails only fed a row its last read token had ended, so no request is to blame."""
+    jobs = _jobs(tiny_lm, REQUESTS[:2])
+    greedy = [_hf_greedy(tiny_lm, job) for job in jobs]
+    ends = frozenset({greedy[0][1]})  # the first request ends on its second token
+    engine = _engine(tiny_lm, decoder=_SecondStepNeverFits)
+    engine.end_ids = ends
+
+    outcomes = dict(p for g in engine.run(jobs, slots=1) for p in g)
+
+    assert sorted(outcomes) == [0, 1]
+    assert outcomes[0].tokens == greedy[0][:2]
+    assert isinstance(outcomes[1], (Finished, torch.OutOfMemoryError))  # the second may need the failing step itself
+
+
 class _LongPromptsNeverFit(SlotDecoder):
     """Prefilling a prompt longer than ``limit`` tokens runs out of memory, at any slot count."""
 

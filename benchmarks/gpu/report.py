@@ -144,6 +144,8 @@ class Phase:
         reason = self.budget.why_not(self.name, self.started)
         if reason:
             self.rows.append(skipped(self.name, name, settings, reason))
+            if self.on_row is not None:
+                self.on_row()
             return None
         started = time.monotonic()
         try:

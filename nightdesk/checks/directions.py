@@ -43,7 +43,9 @@ class Directions:
             return
         by_name, self._signed = {f.name: f for f in facts}, signed
         at = {clauses.index(b.span[0]): b for b in figures if b.what == "figure"}
-        occurrences = name_occurrences(clauses, list(signed.values()))
+        # Over every fact, then kept for the signed: "trading days" names volume_avg_days, so
+        # its "trading" names no volume comparison.
+        occurrences = [(f, j) for f, j in name_occurrences(clauses, facts) if f.name in signed]
         for t, word in enumerate(clauses.words):
             listing = {n for n, f in signed.items() if any(word.text in ws for ws in f.directions.values())}
             if not listing:
@@ -77,8 +79,9 @@ class Directions:
                 f"{fact.name} ({fact.label or fact.name}): {word.text!r} is no direction of it", span))
         elif fact.name != key_fact and fact.name not in named:
             self.findings.append(Finding(
-                f"{word.text!r} {written!r} at {span[0]}-{span[1]} reads as the story's main move ({key_fact}), but "
-                f"{written!r} is {fact.name}: name it ({', '.join(repr(n) for n in fact.names[:3])})", span))
+                f"{word.text!r} {written!r} at {span[0]}-{span[1]} reads as the story's main move"
+                f"{f' ({key_fact})' if key_fact else ''}, but {written!r} is {fact.name}: name it"
+                f"{' (' + ', '.join(repr(n) for n in fact.names[:3]) + ')' if fact.names else ''}", span))
         else:
             self._check(word.text, span, fact)
 
@@ -155,7 +158,6 @@ def _stated_of(clauses: Clauses, figures_at: dict[int, Bound], t: int) -> Bound 
         if 0 <= k < len(words) and k in figures_at:
             return figures_at[k]
     return None
-
 
 
 def _same_sentence(clauses: Clauses, i: int, j: int) -> bool:

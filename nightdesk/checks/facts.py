@@ -272,7 +272,7 @@ class _OtherDays:
         self.facts = {f.name: f for f in facts if f.kind == "date" and f.names}
         self.by_name = {f.name: f for f in facts}
         self.figures, self.clauses = [b for b in figures if b.what == "figure"], clauses
-        self.occurrences = name_occurrences(clauses, list(self.facts.values()))
+        self.occurrences = [(f, j) for f, j in name_occurrences(clauses, facts) if f.name in self.facts]
 
     def bind(self, mention: DateMention, agreeing: Sequence[str], where: str,
              story_day: dt.date | None) -> tuple[Finding | None, str | None]:
@@ -311,6 +311,7 @@ class _Figures:
         self.findings: list[Finding] = []
         self.bound: list[Bound] = []
         self.occurrences = name_occurrences(clauses, facts)
+        self._numbers = numbers
         mentions = [m for m in numbers if not self._exempt(m)]
         self.count = len(mentions)
         self.index = {m.span: clauses.index(m.span[0]) for m in mentions}
@@ -330,9 +331,13 @@ class _Figures:
                 and not self._names_a_count(mention))
 
     def _names_a_count(self, mention: NumberMention) -> bool:
-        """Whether the clause of ``mention`` names a count fact ("one of 957 departures was cancelled")."""
-        first, last = self.clauses.clause(self.clauses.index(mention.span[0]))
-        return any(f.kind == "count" and first <= j <= last for f, j in self.occurrences)
+        """Whether "one" counts: "one of 957 departures", "one of the departures" (not "one of its busiest days")."""
+        words, i = self.clauses.words, self.clauses.index(mention.span[0])
+        if i + 1 >= len(words) or words[i + 1].text != "of":
+            return False
+        after = {i + 2, i + 3}
+        figures = {self.clauses.index(m.span[0]) for m in self._numbers}
+        return bool(after & figures) or any(f.kind == "count" and j in after for f, j in self.occurrences)
 
     def _is_year(self, mention: NumberMention) -> bool:
         return mention.is_year_like and not _unit_facts(mention.next_word, self.facts)  # "2013 flights" is a count

@@ -6,9 +6,9 @@ word (``hedge_words.txt``) beside a bound figure must hold of the fact's value, 
 fails ("nearly 83.8%" of 83.8% says less than it is). "Over" and "under" before a span of
 time ("over 20 trading days") are prepositions, not bounds.
 
-A negation (``negation_words.txt``, or a word ending in "n't") right before a bound figure,
-direction word or the naming word of a fact bound in its clause ("did not fall 2.48%",
-"were not on time") denies the claim: the checks verify what a draft states, not what it
+A negation (``negation_words.txt``, or a word ending in "n't") up to three words before a
+bound figure, direction word or the naming word of a fact bound in its clause ("did not
+fall 2.48%", "were not on time") denies the claim: the checks verify what a draft states, not what it
 denies, so it fails. A negation further off ("without any precipitation") denies
 something else and is left alone.
 """
@@ -30,11 +30,13 @@ NEGATION_REACH = 3
 _CONTRACTED = re.compile(r"n[’'ʼ]t$")  # "didn't"; without the apostrophe only the words below ("went" is no denial)
 _CONTRACTED_WORDS = frozenset({"didnt", "doesnt", "dont", "wasnt", "werent", "isnt", "arent", "hasnt", "havent",
                                "hadnt", "wont", "cant", "couldnt", "wouldnt", "shouldnt"})
-_ARTICLES = frozenset({"a", "an", "the"})
+_ARTICLES = frozenset({"a", "an"})
+_WINDOW = 40  # characters either side of a figure that a bound phrase may take
 _SPANS = frozenset({"day", "days", "trading", "session", "sessions", "week", "weeks", "month", "months", "year",
                     "years", "hour", "hours"})
 _PREPOSITIONS = frozenset({"over", "under"})
 _WORDS = re.compile(r"-?[\w'’]+")
+_SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
 
 
 @dataclass(frozen=True)
@@ -52,9 +54,13 @@ def bounds(text: str, mentions: Sequence[NumberMention], facts_at: Mapping[Span,
         fact = facts_at.get(mention.span)
         if fact is None:
             continue
+        compared = any(other.span[1] <= mention.span[0] and other.kind == mention.kind and other.span in facts_at
+                       and not _SENTENCE_END.search(text, other.span[1], mention.span[0]) for other in mentions)
         for phrase, hedge in _beside(text, mention, hedges):
             if phrase in _PREPOSITIONS and mention.next_word in _SPANS:
                 continue  # "over 20 trading days": a span, not a bound
+            if compared and not hedge.after:
+                continue  # "ran 83.8%, better than 80.2% for all airlines": a comparison of two figures
             finding = _broken(phrase, hedge, mention, fact)
             if finding:
                 findings.append(finding)
@@ -74,16 +80,20 @@ def _hedges(entries: Iterable[str]) -> dict[str, _Hedge]:
 
 def _beside(text: str, mention: NumberMention, hedges: Mapping[str, _Hedge]) -> list[tuple[str, _Hedge]]:
     """The bound phrases written right before ``mention`` (an article may stand between) or right after it."""
-    before = _WORDS.findall(text[:mention.span[0]].lower())
-    if before[-1:] and before[-1] in _ARTICLES:
+    before = _WORDS.findall(text[max(0, mention.span[0] - _WINDOW):mention.span[0]].lower())
+    if before[-1:] and before[-1] in _ARTICLES:  # "more than a 2.48% drop"; "more than the 80.2%" compares
         before = before[:-1]
-    after = _WORDS.findall(text[mention.span[1]:].lower())
-    found = []
-    for phrase, hedge in hedges.items():
-        words = phrase.split()
-        if (after[:len(words)] if hedge.after else before[-len(words):]) == words:
-            found.append((phrase, hedge))
-    return found
+    after = _WORDS.findall(text[mention.span[1]:mention.span[1] + _WINDOW].lower())
+    found = [(phrase, hedge) for phrase, hedge in hedges.items()
+             if (after[:len(phrase.split())] if hedge.after else before[-len(phrase.split()):]) == phrase.split()]
+    # The longest phrase on each side: "no less than" is not also "less than".
+    return [(phrase, hedge) for phrase, hedge in found
+            if not any(other != phrase and o.after == hedge.after and _within_phrase(phrase, other, hedge.after)
+                       for other, o in found)]
+
+
+def _within_phrase(short: str, long: str, after: bool) -> bool:
+    return len(long) > len(short) and (long.startswith(short) if after else long.endswith(short))
 
 
 def _broken(phrase: str, hedge: _Hedge, mention: NumberMention, fact: Fact) -> Finding | None:
@@ -101,15 +111,16 @@ def denials(clauses: Clauses, bound: Sequence[Bound], facts: Sequence[Fact], neg
     claimed = {clauses.index(b.span[0]): b for b in bound if b.what in ("figure", "direction")}
     stated = {b.fact for b in claimed.values()}
     naming = {}  # word index of a naming word -> the claim of its fact in the same clause
-    for fact, j in name_occurrences(clauses, [f for f in facts if f.name in stated]):
+    for fact, j in [(f, j) for f, j in name_occurrences(clauses, facts) if f.name in stated]:
         first, last = clauses.clause(j)
         naming.update({j: b for i, b in claimed.items() if b.fact == fact.name and first <= i <= last})
     findings = []
     for k, word in enumerate(clauses.words):
         if not (word.text in negations or word.text in _CONTRACTED_WORDS or _CONTRACTED.search(word.text)):
             continue
-        if k + 1 < len(clauses.words) and clauses.words[k + 1].text == "only":
-            continue  # "not only a 0.74% drop but also...": no denial
+        following = [w.text for w in clauses.words[k + 1:k + 3]]
+        if following[:1] == ["only"] or (following[:1] in (["less"], ["more"], ["fewer"]) and following[1:] == ["than"]):
+            continue  # "not only a 0.74% drop but also...", "no less than": no denial
         for j in range(k + 1, min(k + 1 + NEGATION_REACH, len(clauses.words))):
             if clauses.words[j].stop:
                 break
