@@ -83,7 +83,8 @@ class Finished:
     :param slots: the slots of the engine run it finished in; ``run_id`` names that run
         (a new one after out-of-memory halves the slots).
     :param latency_s: from its admission (prefill) to its last token; ``time_to_first_token_s``
-        to its first (each as read by the host: at most one decode step after sampling). ``first_token_at`` and ``finished_at`` are seconds since the epoch.
+        to its first (each as read by the host: at most one decode step after sampling).
+        ``first_token_at`` and ``finished_at`` are seconds since the epoch.
     """
 
     tokens: list[int]
