@@ -8,7 +8,7 @@ signed fact, and "X above Y" between two figures of one kind and unit needs X > 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 
 from nightdesk.checks.clauses import Bound, Clauses, Word, name_occurrences
 from nightdesk.checks.masking import Span
@@ -148,15 +148,22 @@ def _moving(fact: Fact, listing: set[str], signed: dict[str, Fact]) -> Fact | No
 
 
 def _stated_of(clauses: Clauses, figures_at: dict[int, Bound], t: int) -> Bound | None:
-    """The bound figure direction word ``t`` is written against: after it, across at most two
-    filler words ("rose by about 23.9%", "a gain of 23.9%"), else right before it ("23.9% higher")."""
+    """The bound figure direction word ``t`` is written against, if any (see :func:`stated_figure`)."""
+    k = stated_figure(clauses, figures_at, t)
+    return figures_at[k] if k is not None else None
+
+
+def stated_figure(clauses: Clauses, figures: Container[int], t: int) -> int | None:
+    """The word index, among ``figures``, of the figure direction word ``t`` is written against:
+    after it, across at most two filler words ("rose by about 23.9%", "a gain of 23.9%"),
+    else right before it ("23.9% higher")."""
     words = clauses.words
     j = t + 1
-    while j < len(words) and j - t <= MAX_FILLERS and words[j].text in _FILLERS and j not in figures_at:
+    while j < len(words) and j - t <= MAX_FILLERS and words[j].text in _FILLERS and j not in figures:
         j += 1
     for k in (j, t - 1):
-        if 0 <= k < len(words) and k in figures_at:
-            return figures_at[k]
+        if 0 <= k < len(words) and k in figures:
+            return k
     return None
 
 

@@ -57,7 +57,7 @@ from generators.fact_lock import number_words
 from nightdesk.checks.clauses import Bound, Clauses, name_occurrences
 from nightdesk.checks.context import StoryContext, story_context_of
 from nightdesk.checks.dates import DateMention, find_dates
-from nightdesk.checks.directions import Directions, changes, comparisons
+from nightdesk.checks.directions import MAX_FILLERS, Directions, changes, comparisons, stated_figure
 from nightdesk.checks.entities import Backing, name_runs, unbacked_names
 from nightdesk.checks.masking import Span, find_spans, mask
 from nightdesk.checks.numbers import MentionKind, NumberMention, find_numbers
@@ -204,10 +204,15 @@ def _unread_words(work: str) -> list[Finding]:
     """Number words the figure reader does not read ("thirty", "a hundred", "half", "twice"):
     each states an amount nothing verified. The list is the fact lock's, so what the lock
     keeps a model from writing and what the checks refuse are one list."""
-    words = frozenset(number_words())
+    words = _number_words()
     return [Finding(f"unreadable figure {m.group()!r} at {m.start()}-{m.end()}: a number in words the checks "
                     "cannot read, so it is not verified; write the figure as the fact sheet does", m.span())
             for m in _LETTERS.finditer(work) if m.group().lower() in words]
+
+
+@lru_cache(maxsize=1)
+def _number_words() -> frozenset[str]:
+    return frozenset(number_words())
 
 
 def _foreign_digits(text: str, mentions: Sequence[DateMention | NumberMention]) -> list[Finding]:
@@ -399,11 +404,13 @@ class _Figures:
         return others[0][1] if others else None
 
     def _moved(self, mention: NumberMention, fact: Fact) -> bool:
-        """Whether a direction word of ``fact`` is written against ``mention`` ("down 2.48%", "2.48% lower")."""
-        words = self.clauses.words
+        """Whether a direction word of ``fact`` is written against ``mention`` ("down 2.48%", "2.48% lower"),
+        as the direction check reads it."""
         i = self.index[mention.span]
-        near = [words[k].text for k in (i - 1, i - 2, i + 1) if 0 <= k < len(words)]
-        return any(w in ws for ws in fact.directions.values() for w in near)
+        said = {word for words in fact.directions.values() for word in words}
+        start = max(0, i - MAX_FILLERS - 1)
+        return any(word.text in said and stated_figure(self.clauses, {i}, k) == i
+                   for k, word in enumerate(self.clauses.words[start:i + 2], start=start))
 
     def _add(self, mention: NumberMention, fact: Fact) -> None:
         self.bound.append(Bound(fact.name, mention.span, "figure"))
