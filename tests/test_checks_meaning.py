@@ -81,6 +81,27 @@ WRONG = [
     (AAPL, "AAPL shares didn't fall 2.48% on March 1, 2013", "denies the"),
     # a direction word the story lists now, against the sign
     (FB, "FB shares tanked 1.94% on March 1, 2013.", "went down"),
+    # "to" and "from" after a move name its levels (levels: in story.yml)
+    (AAPL, "AAPL fell 2.48% to $441.40 on March 1, 2013.", "reads as close ($430.47) but equals prev_close"),
+    (AAPL, "AAPL fell 2.48% from $430.47 on March 1, 2013.", "but equals close ($430.47)"),
+    (AAPL, "AAPL fell 2.48% from $430.47 to $441.40 on March 1, 2013.", "reads as close ($430.47)"),
+    (AAPL, "AAPL shares dropped to about $441.40 on March 1, 2013.", "reads as close ($430.47)"),
+    # a real entity of the sheet in another entity's role
+    (NEW_YORK, "LGA was the most delayed airport on February 22, 2013, averaging 15.2 minutes.",
+     "'LGA' at 0-3 is named as 'most delayed' (most_delayed_airport, EWR), but it is least_delayed_airport"),
+    (NEW_YORK, "On February 22, 2013, LGA had the longest delays and EWR the shortest.",
+     "'EWR' at 53-56 is named as 'least delayed'"),
+    (NEW_YORK, "On February 22, 2013, delays were worst at LGA, which averaged 15.2 minutes.",
+     "but it is least_delayed_airport (LGA)"),
+    (NEW_YORK, "On February 22, 2013, EWR was not the most delayed airport.", "'not' at 30-33 denies the name"),
+    (FB, "FB shares were far from rising 1.94% on March 1, 2013.", "'far from' at 15-23 denies the direction"),
+    # comparisons by the facts' better way (better: in story.yml)
+    (UNITED, "United Air Lines Inc. ran 83.8% of flights on time on March 1, 2013, trailing the 80.2% for all airlines.",
+     "comparison 'trailing' at 69-77 says on_time_pct (83.8%) is worse than overall_on_time_pct (80.2%)"),
+    (UNITED, "United Air Lines Inc. ran 83.8% of flights on time on March 1, 2013, worse than the 80.2% for all airlines.",
+     "is worse than"),
+    (FB, "FB shares rose 1.94% on March 1, 2013, better than the 23.9% rise in volume above average.",
+     "the story does not say whether higher or lower is better"),
 ]
 
 RIGHT = [
@@ -121,6 +142,19 @@ RIGHT = [
     (FB, "FB shares rose 1.94% on March 1, 2013 as trading volume surged 23.9% above average."),
     (AAPL, "AAPL shares fell 2.48% on March 1, 2013 as volume dropped 11.7% below its average."),
     (FB, "FB posted a gain of 1.94% on March 1, 2013, closing at $27.78."),
+    # the levels of a move, the roles of entities, comparisons that hold
+    (AAPL, "AAPL fell 2.48% from $441.40 to $430.47 on March 1, 2013."),
+    (AAPL, "AAPL fell to $430.47 from $441.40 on March 1, 2013."),
+    (NEW_YORK, "On February 22, 2013, EWR had the longest delays, averaging 15.2 minutes, and LGA the shortest at "
+               "0.9 minutes."),
+    (NEW_YORK, "LGA, the least delayed airport, averaged 0.9 minutes on February 22, 2013."),
+    (NEW_YORK, "On February 22, 2013, the worst delays were at EWR."),
+    (UNITED, "United Air Lines Inc. ran 83.8% of flights on time on March 1, 2013, ahead of the 80.2% for all airlines."),
+    (UNITED, "On March 1, 2013, the overall rate of 80.2% trailed the 83.8% of United Air Lines Inc. flights that were "
+             "on time."),
+    # a word that labels a figure through "of", a measure that ends the fact's unit
+    (AAPL, "AAPL fell 2.48% on March 1, 2013 on volume of 11,523,400 shares."),
+    (FB, "FB shares rose 1.94% on March 1, 2013, with volume 23.9% above its 20-day average."),
 ]
 
 

@@ -114,6 +114,24 @@ def test_a_template_using_an_undeclared_fact_is_refused_naming_the_file(tmp_path
         load_catalog(copy)
 
 
+@pytest.mark.parametrize("old, new, error", [
+    ("levels: {from: prev_close, to: close}", "levels: {from: prev_close, to: closing_price}",
+     r"fact 'change_pct' levels.to must name a declared numeric fact, got 'closing_price'"),
+    ("levels: {from: prev_close, to: close}", "levels: {from: prev_close, to: volume}",
+     r"fact 'change_pct' levels .* are of different kinds"),
+    ("levels: {from: prev_close, to: close}", "levels: {after: close}", r"fact #6 \('change_pct'\): levels must map"),
+    ("unit: shares, label:", "unit: shares, better: more, label:", r"fact #9 \('volume'\): better must be 'higher' or"),
+])
+def test_a_wrong_levels_or_better_declaration_is_refused_naming_the_fact(tmp_path, old, new, error):
+    copy = tmp_path / "stories"
+    shutil.copytree(STORIES_DIR, copy)
+    story = copy / "stock_movers" / "story.yml"
+    assert old in story.read_text()
+    story.write_text(story.read_text().replace(old, new, 1))
+    with pytest.raises(StoryDeclarationError, match=r"stock_movers/story.yml: " + error):
+        load_catalog(copy)
+
+
 def test_adding_a_story_type_is_adding_files(warehouse, marts, tmp_path):
     copy = tmp_path / "stories"
     shutil.copytree(STORIES_DIR, copy)

@@ -10,7 +10,7 @@ test's made-up type) is checked with the default domain and no story-level rules
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,6 +28,9 @@ class StoryContext:
         the system prompt and the kinds' instructions.
     :param vocabulary: lower-case words the story type itself uses (templates, description, angle,
         labels, fact names): ordinary words of its domain, not names, at a sentence start.
+    :param levels: signed fact -> {"from": fact, "to": fact}, the levels its move runs between
+        (``levels:`` in ``story.yml``).
+    :param better: fact -> ``higher`` or ``lower``, the better way of it (``better:``).
     """
 
     facts: tuple[Fact, ...]
@@ -37,6 +40,8 @@ class StoryContext:
     subject_fact: str | None = None
     echoes: tuple[str, ...] = ()
     vocabulary: frozenset[str] = frozenset()
+    levels: dict[str, dict[str, str]] = field(default_factory=dict)
+    better: dict[str, str] = field(default_factory=dict)
 
 
 def story_context(sheet: FactSheet) -> StoryContext:
@@ -67,6 +72,8 @@ def story_context_of(sheet_json: str) -> StoryContext:
         subject=story.subject_phrase(displays) if story.subject else "",
         subject_fact=story.subject if story.subject in displays else None, echoes=tuple(e for e in echoes if e),
         vocabulary=_words(" ".join((labels, spec_words, story.description, story.angle, *story.templates.values()))),
+        levels={f.name: f.levels for f in story.facts if f.levels},
+        better={f.name: f.better for f in story.facts if f.better},
     )
 
 

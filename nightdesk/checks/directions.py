@@ -8,7 +8,7 @@ signed fact, and "X above Y" between two figures of one kind and unit needs X > 
 
 from __future__ import annotations
 
-from collections.abc import Container, Sequence
+from collections.abc import Container, Mapping, Sequence
 
 from nightdesk.checks.clauses import Bound, Clauses, Word, name_occurrences
 from nightdesk.checks.masking import Span
@@ -20,6 +20,7 @@ MAX_COMPARE = 12  # words (and stops) from a comparison word to the figures it c
 #: Words that may stand between a direction word and its figure ("rose by about 23.9%"), two at most.
 _FILLERS = frozenset({"by", "of", "about", "some", "around", "roughly", "approximately", "a", "an", "("})
 MAX_FILLERS = 2
+_SENSES = ("more", "less", "better", "worse")  # of comparison_words.txt
 
 
 class Directions:
@@ -103,11 +104,17 @@ class Directions:
 
 
 def comparisons(clauses: Clauses, facts: Sequence[Fact], figures: Sequence[Bound], taken: set[Span],
-                 entries: Sequence[str]) -> list[Finding]:
-    """"X above Y" between two bound figures of one kind and unit needs X > Y ("below": X < Y)."""
+                entries: Sequence[str], better: Mapping[str, str]) -> list[Finding]:
+    """"X above Y" between two bound figures of one kind and unit needs X > Y ("below": X < Y).
+
+    "Better" words ("worse than", "trailing") say more or less by the facts' ``better:`` way
+    (higher on-time rates, lower delays); between facts that declare none, what they claim
+    is not known, so they fail rather than pass unverified."""
     sense = {}
     for entry in entries:
         way, _, word = entry.partition(":")
+        if way.strip() not in _SENSES:
+            raise ValueError(f"comparison_words.txt: {entry!r} has no sense of {_SENSES}")
         sense[word.strip().lower()] = way.strip()
     by_name = {f.name: f for f in facts}
     # Sorted by position only: one figure may be bound to two facts of equal value (EWR's
@@ -125,14 +132,30 @@ def comparisons(clauses: Clauses, facts: Sequence[Fact], figures: Sequence[Bound
         (_, left, left_span), (_, right, right_span) = before[-1], after[0]
         if left.name == right.name or (left.kind, left.unit) != (right.kind, right.unit):
             continue
+        where, span = f"comparison {word.text!r} at {word.start}-{word.end}", (left_span[0], right_span[1])
+        way = _way(sense[word.text], better.get(left.name) or better.get(right.name))
+        if way is None:
+            findings.append(Finding(
+                f"{where} says {left.name} ({left.display}) is {sense[word.text]} than {right.name} "
+                f"({right.display}), and the story does not say whether higher or lower is better for them "
+                "(better: in story.yml): write 'above' or 'below'", span))
+            continue
         larger = float(left.value) > float(right.value)
         smaller = float(left.value) < float(right.value)
-        if (sense[word.text] == "more" and not larger) or (sense[word.text] == "less" and not smaller):
+        if (way == "more" and not larger) or (way == "less" and not smaller):
+            says = sense[word.text] if sense[word.text] in ("better", "worse") else way
             findings.append(Finding(
-                f"comparison {word.text!r} at {word.start}-{word.end} says {left.name} ({left.display}) is "
-                f"{'more' if sense[word.text] == 'more' else 'less'} than {right.name} ({right.display})",
-                (left_span[0], right_span[1])))
+                f"{where} says {left.name} ({left.display}) is {says} than {right.name} ({right.display})", span))
     return findings
+
+
+def _way(sense: str, better: str | None) -> str | None:
+    """``more`` or ``less`` for a comparison word's sense, ``better``/``worse`` by the facts' better way."""
+    if sense in ("more", "less"):
+        return sense
+    if better is None:
+        return None
+    return "more" if (sense == "better") == (better == "higher") else "less"
 
 
 def _moving(fact: Fact, listing: set[str], signed: dict[str, Fact]) -> Fact | None:

@@ -24,7 +24,8 @@ change_pct (1.94%)``. The rules:
 * Direction. For a signed fact (``directions:``), a direction word bound to it ("rose",
   "below") must agree with the sign of its value; a figure written as a change ("a 78.7%
   increase") must be a signed fact; "X above Y" between two figures of one kind and unit
-  needs X > Y.
+  needs X > Y. After a move's direction word, "to" and "from" name the levels the move runs
+  between (``levels:``): "fell 2.48% to $441.40" states the close.
   A direction word written against a figure ("rose 23.9%", "a 1.94% gain") states that
   figure's move, so the figure's fact must list it, and be named unless it is the key fact.
 * Read. Digits the checks cannot read as a figure or date ("99.999.999", "99pct"), number
@@ -40,7 +41,9 @@ change_pct (1.94%)``. The rules:
   and backs a date only when the figure it dates is of that day or its clause names it.
 * Names. A name is backed when it is a whole-word stretch of an entity or text fact
   ("United" and "United Air Lines" come from "United Air Lines Inc."), or a standing
-  phrase of the story's domain (``allowed_phrases.txt``) or the caller's ``allowed``.
+  phrase of the story's domain (``allowed_phrases.txt``) or the caller's ``allowed``. An
+  entity fact with naming words is a role ("most delayed"): a name its clause gives another
+  entity's role fails (:mod:`roles`).
 * Something. A draft that states no fact at all fails ("nothing verifiable"). The
   result's ``verified`` says what was checked ("4 of 4 figures bound", "2 names").
 """
@@ -63,6 +66,7 @@ from nightdesk.checks.masking import Span, find_spans, mask
 from nightdesk.checks.numbers import MentionKind, NumberMention, find_numbers
 from nightdesk.checks.qualifiers import bounds, denials
 from nightdesk.checks.result import CheckResult, Finding
+from nightdesk.checks.roles import NameBacking, roles
 from nightdesk.checks.wordlists import domain_list, domain_set, phrase_pattern
 from nightdesk.stories.factsheet import Fact, FactKind, FactSheet
 
@@ -90,6 +94,7 @@ _MEASURES = frozenset(
     for form in (unit, unit + "s")
 )
 _WORD = re.compile(r"[A-Za-z0-9]+")
+_LEVEL_FILLERS = frozenset({"about", "around", "roughly", "approximately", "some"})  # "fell to about $430"
 _MISSING = re.compile(r"(?<!\w)n/a(?!\w)", re.IGNORECASE)
 
 
@@ -145,7 +150,7 @@ def _bind(text: str, sheet_json: str, allowed: tuple[str, ...]) -> Binding:
 
     findings: list[Finding] = [*_unread_digits(work), *_unread_words(work), *_foreign_digits(text, [*dates, *numbers])]
     bound: list[Bound] = []
-    figures = _Figures(numbers, measures, clauses, {day.year: name for name, day in reversed(days)})
+    figures = _Figures(numbers, measures, clauses, {day.year: name for name, day in reversed(days)}, context.levels)
     dated = _OtherDays(facts, figures.bound, clauses)
     for mention in dates:
         finding, day_fact = _date_finding(mention, days, dated)
@@ -160,7 +165,10 @@ def _bind(text: str, sheet_json: str, allowed: tuple[str, ...]) -> Binding:
         Finding(f"unbacked name {m.text!r} at {m.span[0]}-{m.span[1]}: {_names_hint(names)}", m.span)
         for m in unbacked_names(work, text, lambda written: _best_backing(written, names), common)
     ]
-    bound += _bound_names(text, work, verbatim, names)
+    backings = _name_backings(text, work, verbatim, names)
+    order = {n.fact.name: k for k, n in enumerate(names)}
+    bound += [Bound(min(b.facts, key=order.__getitem__), b.span, "name") for b in backings]
+    findings += roles(clauses, backings, facts)
     findings += _relative_time(text, sheet, context)
     findings += _missing_values(text)
     directions = Directions(clauses, facts, figures.bound, context.key_fact)
@@ -171,7 +179,7 @@ def _bind(text: str, sheet_json: str, allowed: tuple[str, ...]) -> Binding:
                        domain_list(context.domain_dir, "hedge_words.txt"))
     findings += denials(clauses, bound, facts, domain_set(context.domain_dir, "negation_words.txt"))
     findings += comparisons(clauses, facts, figures.bound, {b.span for b in directions.bound},
-                             domain_list(context.domain_dir, "comparison_words.txt"))
+                             domain_list(context.domain_dir, "comparison_words.txt"), context.better)
     verified = _verified(figures, bound, directions)
     if not bound and not findings:
         findings.append(Finding("nothing verifiable: the draft states no figure, date or name of the fact sheet",
@@ -311,11 +319,14 @@ class _Figures:
     """The draft's figures, each bound to one fact by value and by the words of its clause."""
 
     def __init__(self, numbers: Sequence[NumberMention], facts: Sequence[Fact], clauses: Clauses,
-                 years: dict[int, str]) -> None:
-        self.facts, self.clauses, self.years = facts, clauses, years
+                 years: dict[int, str], levels: dict[str, dict[str, str]]) -> None:
+        self.facts, self.clauses, self.years, self.levels = facts, clauses, years, levels
         self.findings: list[Finding] = []
         self.bound: list[Bound] = []
         self.occurrences = name_occurrences(clauses, facts)
+        self.named_at: dict[int, list[Fact]] = {}
+        for fact, j in self.occurrences:
+            self.named_at.setdefault(j, []).append(fact)
         self._numbers = numbers
         mentions = [m for m in numbers if not self._exempt(m)]
         self.count = len(mentions)
@@ -436,6 +447,7 @@ class _Figures:
             if any(self._claims(other, fact, j, i) for other in mentions if other.span != mention.span):
                 continue
             (by_unit if j == i + 1 and self._shared_unit(mention) else named).append((abs(i - j), fact))
+        named += self._level(i, first, pool)
         # "cancelled 167 flights": a unit several facts share names none of them when another
         # fact the figure could state is named; alone ("167 flights on time") it names its own.
         if not any(fact in pool for _, fact in named):
@@ -445,13 +457,40 @@ class _Figures:
             closest.setdefault(fact.name, (distance, fact))
         return list(closest.values())
 
+    def _level(self, i: int, first: int, pool: Sequence[Fact]) -> list[tuple[int, Fact]]:
+        """The level a move's "to" or "from" names (``levels:``): "fell 2.48% to $430.47" and
+        "down from $441.40" say which end of the move the figure is, as near as a naming word.
+
+        Only after a direction word of the move in the same clause: "close to $441" or
+        "traded from 9:30" say nothing of a move."""
+        words = self.clauses.words
+        k = i - 1
+        while k > first and words[k].text in _LEVEL_FILLERS:
+            k -= 1
+        if k < first or words[k].text not in ("from", "to"):
+            return []
+        by_name = {f.name: f for f in self.facts}
+        for move, ends in self.levels.items():
+            fact, level = by_name.get(move), by_name.get(ends.get(words[k].text, ""))
+            said = {w for ws in fact.directions.values() for w in ws} if fact else set()
+            if level in pool and any(w.text in said for w in words[first:k]):
+                return [(i - k, level)]
+        return []
+
     def _claims(self, other: NumberMention, fact: Fact, j: int, i: int) -> bool:
         """Whether the word at ``j`` naming ``fact`` belongs to ``other`` rather than to the figure at ``i``:
         ``other`` can state ``fact`` and is closer, or as close and after the word ("the
-        previous 30 days": the word names what follows)."""
+        previous 30 days": the word names what follows), or the word labels ``other``
+        through "of" ("volume of 11,523,400")."""
         o = self.index[other.span]
         first, last = self.reach[other.span]
-        if not first <= j <= last or fact not in self.pools[other.span]:
+        if not first <= j <= last:
+            return False
+        if o == j + 2 and self.clauses.words[j + 1].text == "of":
+            # "on volume of 11,523,400 shares": the word labels the figure after its "of",
+            # whatever other fact it may name (not the percentage's volume comparison).
+            return any(f in self.pools[other.span] for f in self.named_at[j])
+        if fact not in self.pools[other.span]:
             return False
         return abs(o - j) < abs(i - j) or (abs(o - j) == abs(i - j) and o > j)
 
@@ -519,19 +558,21 @@ def _repeats(bound: Sequence[Bound], clauses: Clauses) -> list[Finding]:
     return findings
 
 
-def _bound_names(text: str, work: str, verbatim: Sequence[tuple[Span, str]], names: Sequence[_NameFact]) -> list[Bound]:
-    """Names bound to entity or text facts: written out whole, or a stretch of one."""
-    bound = []
+def _name_backings(text: str, work: str, verbatim: Sequence[tuple[Span, str]],
+                   names: Sequence[_NameFact]) -> list[NameBacking]:
+    """Names written in the draft, each with the entity or text facts that back it: written
+    out whole, or a stretch of one."""
+    found: dict[Span, NameBacking] = {}
     names = [n for n in names if any(c.isupper() for c in str(n.fact.value))]  # "rose" is a word, not a name
     for span, written in verbatim:
-        fact = next((n.fact for n in names if str(n.fact.value).lower() == written.lower()), None)
-        if fact is not None:
-            bound.append(Bound(fact.name, span, "name"))
+        facts = frozenset(n.fact.name for n in names if str(n.fact.value).lower() == written.lower())
+        if facts:
+            found[span] = NameBacking(span, written, facts)
     for run in name_runs(work, text):
-        fact = next((n.fact for n in names if n.backs(run.text) != "none"), None)
-        if fact is not None:
-            bound.append(Bound(fact.name, run.span, "name"))
-    return bound
+        facts = frozenset(n.fact.name for n in names if n.backs(run.text) != "none")
+        if facts and run.span not in found:
+            found[run.span] = NameBacking(run.span, run.text, facts)
+    return sorted(found.values(), key=lambda n: n.span)
 
 
 def _relative_time(text: str, sheet: FactSheet, context: StoryContext) -> list[Finding]:
@@ -573,9 +614,11 @@ def _measure(mention: NumberMention) -> str:
 
 
 def _unit_facts(word: str, facts: Sequence[Fact]) -> list[Fact]:
-    """Facts whose unit is ``word`` (singular or plural, common abbreviations)."""
+    """Facts whose unit is ``word`` (singular or plural, common abbreviations), or whose unit
+    ends in that measure ("days" of "trading days")."""
     word = _UNIT_ALIASES.get(word, word)
-    return [f for f in facts if word and f.unit and word in _forms(f.unit.lower())]
+    return [f for f in facts if word and f.unit and (word in _forms(f.unit.lower()) or (
+        word in _MEASURES and word in _forms(f.unit.lower().split()[-1])))]  # "20-day" of 20 trading days
 
 
 def _forms(unit: str) -> set[str]:

@@ -6,9 +6,10 @@ word (``hedge_words.txt``) beside a bound figure must hold of the fact's value, 
 fails ("nearly 83.8%" of 83.8% says less than it is). "Over" and "under" before a span of
 time ("over 20 trading days") are prepositions, not bounds.
 
-A negation (``negation_words.txt``, or a word ending in "n't") up to three words before a
-bound figure, direction word or the naming word of a fact bound in its clause ("did not
-fall 2.48%", "were not on time") denies the claim: the checks verify what a draft states, not what it
+A negation (``negation_words.txt``, a phrase there such as "far from", or a word ending in
+"n't") up to three words before a bound figure, direction word or the naming word of a
+fact bound in its clause ("did not fall 2.48%", "were not on time", "EWR was not the most
+delayed airport") denies the claim: the checks verify what a draft states, not what it
 denies, so it fails. A negation further off ("without any precipitation") denies
 something else and is left alone.
 """
@@ -109,26 +110,43 @@ def _broken(phrase: str, hedge: _Hedge, mention: NumberMention, fact: Fact) -> F
 def denials(clauses: Clauses, bound: Sequence[Bound], facts: Sequence[Fact], negations: frozenset[str]) -> list[Finding]:
     """A negation right before a bound figure, direction word or the naming word of a fact bound near it fails."""
     claimed = {clauses.index(b.span[0]): b for b in bound if b.what in ("figure", "direction")}
-    stated = {b.fact for b in claimed.values()}
+    # A role word of a name bound near it ("EWR was not the most delayed airport") is denied too.
+    said = {**claimed, **{clauses.index(b.span[0]): b for b in bound if b.what == "name"}}
+    stated = {b.fact for b in said.values()}
     naming = {}  # word index of a naming word -> the claim of its fact in the same clause
     for fact, j in [(f, j) for f, j in name_occurrences(clauses, facts) if f.name in stated]:
         first, last = clauses.clause(j)
-        naming.update({j: b for i, b in claimed.items() if b.fact == fact.name and first <= i <= last})
+        naming.update({j: b for i, b in said.items() if b.fact == fact.name and first <= i <= last})
+    phrases = [n.split() for n in negations if " " in n]
     findings = []
     for k, word in enumerate(clauses.words):
-        if not (word.text in negations or word.text in _CONTRACTED_WORDS or _CONTRACTED.search(word.text)):
+        length = _negation(clauses, k, negations, phrases)
+        if not length:
             continue
-        following = [w.text for w in clauses.words[k + 1:k + 3]]
+        following = [w.text for w in clauses.words[k + length:k + length + 2]]
         if following[:1] == ["only"] or (following[:1] in (["less"], ["more"], ["fewer"]) and following[1:] == ["than"]):
             continue  # "not only a 0.74% drop but also...", "no less than": no denial
-        for j in range(k + 1, min(k + 1 + NEGATION_REACH, len(clauses.words))):
+        for j in range(k + length, min(k + length + NEGATION_REACH, len(clauses.words))):
             if clauses.words[j].stop:
                 break
             denied = claimed.get(j) or naming.get(j)
             if denied is not None:
+                end = clauses.words[k + length - 1].end
+                written = " ".join(w.text for w in clauses.words[k:k + length])
                 findings.append(Finding(
-                    f"{word.text!r} at {word.start}-{word.end} denies the {denied.what} it stands before "
-                    f"({denied.fact}): the checks verify what a draft states, not what it denies",
-                    (word.start, word.end)))
+                    f"{written!r} at {word.start}-{end} denies the {denied.what} it stands "
+                    f"before ({denied.fact}): the checks verify what a draft states, not what it denies",
+                    (word.start, end)))
                 break
     return findings
+
+
+def _negation(clauses: Clauses, k: int, words: frozenset[str], phrases: Sequence[list[str]]) -> int:
+    """How many words the negation starting at word ``k`` takes ("not": 1, "far from": 2), or 0."""
+    text = clauses.words[k].text
+    if text in words or text in _CONTRACTED_WORDS or _CONTRACTED.search(text):
+        return 1
+    for phrase in phrases:
+        if [w.text for w in clauses.words[k:k + len(phrase)]] == phrase:
+            return len(phrase)
+    return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, get_args
@@ -29,11 +30,21 @@ class StoryDeclarationError(ValueError):
 
 DEFAULT_DOMAIN = "default"
 _SIGNS = ("positive", "negative")
+_LEVELS = ("from", "to")
 
 
 @dataclass(frozen=True)
 class FactSpec:
-    """One declared fact; ``names`` and ``directions`` are copied onto every :class:`Fact`."""
+    """One declared fact; ``names`` and ``directions`` are copied onto every :class:`Fact`.
+
+    :param levels: for a signed fact that is a move between two levels, the facts it runs
+        ``from`` and ``to`` (``change_pct``: from ``prev_close`` to ``close``): the checks read
+        "fell 2.48% to $441.40" as the level after the move. Read from the story type by the
+        checks, not stored on fact sheets.
+    :param better: ``higher`` or ``lower``, which way of this fact is the better one (on-time
+        rates: higher; delays: lower), so the checks can verify "worse than" and "trailing"
+        between two of its figures. Read from the story type by the checks, as ``levels``.
+    """
 
     name: str
     column: str
@@ -43,6 +54,8 @@ class FactSpec:
     label: str = ""
     names: tuple[str, ...] = ()
     directions: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    levels: dict[str, str] = field(default_factory=dict, hash=False)
+    better: str | None = None
 
 
 @dataclass(frozen=True)
@@ -240,6 +253,7 @@ def _load_story(folder: Path) -> StoryType:
             raise StoryDeclarationError(f"{path}: fact #{i + 1} kind {raw.get('kind')!r} not in {get_args(FactKind)}")
         facts.append(_fact_spec(raw, i, path))
     names = {f.name for f in facts}
+    _check_levels(facts, path)
     templates = dict(_require(doc, "templates", path))
     for kind in TEXT_KINDS:
         if kind not in templates:
@@ -290,8 +304,29 @@ def _fact_spec(raw: dict, i: int, path: Path) -> FactSpec:
                                     f"got {directions!r}")
     if directions and raw.get("kind") not in ("percent", "number", "currency", "count"):
         raise StoryDeclarationError(f"{where}: directions need a numeric fact, not kind {raw.get('kind')!r}")
+    levels = raw.get("levels", {})
+    if not isinstance(levels, dict) or set(levels) - set(_LEVELS) or not all(isinstance(v, str) for v in levels.values()):
+        raise StoryDeclarationError(f"{where}: levels must map {list(_LEVELS)} to fact names, got {levels!r}")
+    if raw.get("better") not in (None, "higher", "lower"):
+        raise StoryDeclarationError(f"{where}: better must be 'higher' or 'lower', got {raw.get('better')!r}")
+    if raw.get("better") and raw.get("kind") not in ("percent", "number", "currency", "count"):
+        raise StoryDeclarationError(f"{where}: better needs a numeric fact, not kind {raw.get('kind')!r}")
+    if levels and not directions:
+        raise StoryDeclarationError(f"{where}: levels need directions: they are read after its direction words")
     return FactSpec(**{**raw, "names": tuple(n.lower() for n in names),
                        "directions": {sign: tuple(w.lower() for w in words) for sign, words in directions.items()}})
+
+
+def _check_levels(facts: Sequence[FactSpec], path: Path) -> None:
+    """Each ``levels:`` entry names a declared fact of a numeric kind, and a move's two levels share one kind."""
+    kinds = {f.name: f.kind for f in facts}
+    for fact in facts:
+        for end, level in fact.levels.items():
+            if kinds.get(level) not in ("percent", "number", "currency", "count"):
+                raise StoryDeclarationError(f"{path}: fact {fact.name!r} levels.{end} must name a declared numeric "
+                                            f"fact, got {level!r}")
+        if len({kinds[level] for level in fact.levels.values()}) > 1:
+            raise StoryDeclarationError(f"{path}: fact {fact.name!r} levels {fact.levels} are of different kinds")
 
 
 def _template_names(text: str) -> set[str]:
