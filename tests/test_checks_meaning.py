@@ -93,6 +93,9 @@ WRONG = [
      "'EWR' at 53-56 is named as 'least delayed'"),
     (NEW_YORK, "On February 22, 2013, delays were worst at LGA, which averaged 15.2 minutes.",
      "but it is least_delayed_airport (LGA)"),
+    # a qualifying fact named (qualifies: in story.yml): "on time" of all airlines is the overall rate
+    (UNITED, "All airlines ran 83.8% on time on March 1, 2013.", "reads as all airlines' scheduled flights"),
+    (UNITED, "On March 1, 2013, 83.8% of flights were on time across all airlines.", "but equals on_time_pct (83.8%)"),
     (NEW_YORK, "On February 22, 2013, EWR was not the most delayed airport.", "'not' at 30-33 denies the name"),
     (FB, "FB shares were far from rising 1.94% on March 1, 2013.", "'far from' at 15-23 denies the direction"),
     # comparisons by the facts' better way (better: in story.yml)
@@ -152,6 +155,8 @@ RIGHT = [
     (UNITED, "United Air Lines Inc. ran 83.8% of flights on time on March 1, 2013, ahead of the 80.2% for all airlines."),
     (UNITED, "On March 1, 2013, the overall rate of 80.2% trailed the 83.8% of United Air Lines Inc. flights that were "
              "on time."),
+    (UNITED, "On March 1, 2013, all airlines' 80.2% on-time rate trailed United Air Lines Inc.'s 83.8%."),
+    (UNITED, "On March 1, 2013, 80.2% of flights were on time across all airlines, while United Air Lines Inc. ran 83.8%."),
     # a word that labels a figure through "of", a measure that ends the fact's unit
     (AAPL, "AAPL fell 2.48% on March 1, 2013 on volume of 11,523,400 shares."),
     (FB, "FB shares rose 1.94% on March 1, 2013, with volume 23.9% above its 20-day average."),

@@ -121,6 +121,8 @@ def test_a_template_using_an_undeclared_fact_is_refused_naming_the_file(tmp_path
      r"fact 'change_pct' levels .* are of different kinds"),
     ("levels: {from: prev_close, to: close}", "levels: {after: close}", r"fact #6 \('change_pct'\): levels must map"),
     ("unit: shares, label:", "unit: shares, better: more, label:", r"fact #9 \('volume'\): better must be 'higher' or"),
+    ("unit: shares, label:", "unit: shares, qualifies: close, label:",
+     r"fact 'volume' qualifies must name another declared fact of its kind \(count\)"),
 ])
 def test_a_wrong_levels_or_better_declaration_is_refused_naming_the_fact(tmp_path, old, new, error):
     copy = tmp_path / "stories"

@@ -31,6 +31,7 @@ class StoryContext:
     :param levels: signed fact -> {"from": fact, "to": fact}, the levels its move runs between
         (``levels:`` in ``story.yml``).
     :param better: fact -> ``higher`` or ``lower``, the better way of it (``better:``).
+    :param qualifies: fact -> the fact it is a wider or narrower case of (``qualifies:``).
     """
 
     facts: tuple[Fact, ...]
@@ -42,6 +43,7 @@ class StoryContext:
     vocabulary: frozenset[str] = frozenset()
     levels: dict[str, dict[str, str]] = field(default_factory=dict)
     better: dict[str, str] = field(default_factory=dict)
+    qualifies: dict[str, str] = field(default_factory=dict)
 
 
 def story_context(sheet: FactSheet) -> StoryContext:
@@ -74,6 +76,7 @@ def story_context_of(sheet_json: str) -> StoryContext:
         vocabulary=_words(" ".join((labels, spec_words, story.description, story.angle, *story.templates.values()))),
         levels={f.name: f.levels for f in story.facts if f.levels},
         better={f.name: f.better for f in story.facts if f.better},
+        qualifies={f.name: f.qualifies for f in story.facts if f.qualifies},
     )
 
 

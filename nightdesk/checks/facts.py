@@ -150,7 +150,7 @@ def _bind(text: str, sheet_json: str, allowed: tuple[str, ...]) -> Binding:
 
     findings: list[Finding] = [*_unread_digits(work), *_unread_words(work), *_foreign_digits(text, [*dates, *numbers])]
     bound: list[Bound] = []
-    figures = _Figures(numbers, measures, clauses, {day.year: name for name, day in reversed(days)}, context.levels)
+    figures = _Figures(numbers, measures, clauses, {day.year: name for name, day in reversed(days)}, context)
     dated = _OtherDays(facts, figures.bound, clauses)
     for mention in dates:
         finding, day_fact = _date_finding(mention, days, dated)
@@ -319,8 +319,9 @@ class _Figures:
     """The draft's figures, each bound to one fact by value and by the words of its clause."""
 
     def __init__(self, numbers: Sequence[NumberMention], facts: Sequence[Fact], clauses: Clauses,
-                 years: dict[int, str], levels: dict[str, dict[str, str]]) -> None:
-        self.facts, self.clauses, self.years, self.levels = facts, clauses, years, levels
+                 years: dict[int, str], context: StoryContext) -> None:
+        self.facts, self.clauses, self.years = facts, clauses, years
+        self.levels, self.qualifies = context.levels, context.qualifies
         self.findings: list[Finding] = []
         self.bound: list[Bound] = []
         self.occurrences = name_occurrences(clauses, facts)
@@ -455,6 +456,12 @@ class _Figures:
         closest: dict[str, tuple[int, Fact]] = {}
         for distance, fact in sorted(named, key=lambda p: p[0]):
             closest.setdefault(fact.name, (distance, fact))
+        # "All airlines ran 83.8% on time": where a qualifying fact is named, the words of the
+        # fact it qualifies name it ("on time" of all airlines is the overall rate).
+        by_name = {fact.name: fact for fact in pool}
+        for wider, narrower in self.qualifies.items():
+            if wider in closest and narrower in closest and wider in by_name:
+                closest[narrower] = (closest[narrower][0], by_name[wider])
         return list(closest.values())
 
     def _level(self, i: int, first: int, pool: Sequence[Fact]) -> list[tuple[int, Fact]]:

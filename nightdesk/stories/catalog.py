@@ -44,6 +44,9 @@ class FactSpec:
     :param better: ``higher`` or ``lower``, which way of this fact is the better one (on-time
         rates: higher; delays: lower), so the checks can verify "worse than" and "trailing"
         between two of its figures. Read from the story type by the checks, as ``levels``.
+    :param qualifies: the fact this one is a wider or narrower case of (``overall_on_time_pct``
+        qualifies ``on_time_pct``): where this fact's names stand in a clause, a figure the
+        other's names name is read as this one ("all airlines ran 80.2% on time").
     """
 
     name: str
@@ -56,6 +59,7 @@ class FactSpec:
     directions: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
     levels: dict[str, str] = field(default_factory=dict, hash=False)
     better: str | None = None
+    qualifies: str | None = None
 
 
 @dataclass(frozen=True)
@@ -253,7 +257,7 @@ def _load_story(folder: Path) -> StoryType:
             raise StoryDeclarationError(f"{path}: fact #{i + 1} kind {raw.get('kind')!r} not in {get_args(FactKind)}")
         facts.append(_fact_spec(raw, i, path))
     names = {f.name for f in facts}
-    _check_levels(facts, path)
+    _check_references(facts, path)
     templates = dict(_require(doc, "templates", path))
     for kind in TEXT_KINDS:
         if kind not in templates:
@@ -317,8 +321,9 @@ def _fact_spec(raw: dict, i: int, path: Path) -> FactSpec:
                        "directions": {sign: tuple(w.lower() for w in words) for sign, words in directions.items()}})
 
 
-def _check_levels(facts: Sequence[FactSpec], path: Path) -> None:
-    """Each ``levels:`` entry names a declared fact of a numeric kind, and a move's two levels share one kind."""
+def _check_references(facts: Sequence[FactSpec], path: Path) -> None:
+    """Each ``levels:`` entry names a declared fact of a numeric kind, and a move's two levels share one
+    kind; ``qualifies:`` names another fact of the same kind."""
     kinds = {f.name: f.kind for f in facts}
     for fact in facts:
         for end, level in fact.levels.items():
@@ -327,6 +332,10 @@ def _check_levels(facts: Sequence[FactSpec], path: Path) -> None:
                                             f"fact, got {level!r}")
         if len({kinds[level] for level in fact.levels.values()}) > 1:
             raise StoryDeclarationError(f"{path}: fact {fact.name!r} levels {fact.levels} are of different kinds")
+        if fact.qualifies is not None and (fact.qualifies == fact.name or kinds.get(fact.qualifies) != fact.kind
+                                           or not fact.names):
+            raise StoryDeclarationError(f"{path}: fact {fact.name!r} qualifies must name another declared fact of "
+                                        f"its kind ({fact.kind}), and the fact needs names; got {fact.qualifies!r}")
 
 
 def _template_names(text: str) -> set[str]:
