@@ -189,7 +189,8 @@ def test_a_figure_bound_to_two_facts_of_equal_value_is_compared_without_error():
         return [f.message for f in comparisons(Clauses(text, [first, second]), EWR.facts, bound, set(), ["more: above"],
                                                      {})]
 
-    assert found(figures) == found([figures[1], figures[2]])
+    # The bug was a TypeError sorting facts of one position; either binding is then compared.
+    assert all(isinstance(m, str) for m in found(figures) + found([figures[0], figures[2]]))
 
 
 # --- time, claims, grounding -----------------------------------------------------------

@@ -21,6 +21,7 @@ from nightdesk.checks.wordlists import phrase_pattern
 from nightdesk.stories.factsheet import Fact
 
 MAX_REACH = 8
+_SENTENCE_ENDS = frozenset({".", "!", "?", ";"})
 _JOINERS = frozenset({"and", "but", "or", "nor", "while", "whereas", "against", "versus", "vs", "although",
                       "though", "yet", "compared", "where", "which", "when", "whilst"})
 _PIECE = re.compile(r"[,;!?()\u2014\u2013]|\.(?=\s|$)|[^\s,;!?()\u2014\u2013]+?(?=\.(?:\s|$)|[\s,;!?()\u2014\u2013]|$)")
@@ -62,6 +63,16 @@ class Clauses:
             first -= 1
         last = i
         while last + 1 < len(self.words) and not self.words[last + 1].stop and last - i < MAX_REACH:
+            last += 1
+        return first, last
+
+    def sentence(self, i: int) -> tuple[int, int]:
+        """Word indexes ``(first, last)`` of the sentence around word ``i`` (to ".", "!", "?" or ";")."""
+        first = i
+        while first > 0 and self.words[first - 1].text not in _SENTENCE_ENDS:
+            first -= 1
+        last = i
+        while last + 1 < len(self.words) and self.words[last + 1].text not in _SENTENCE_ENDS:
             last += 1
         return first, last
 

@@ -10,9 +10,11 @@ test's made-up type) is checked with the default domain and no story-level rules
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 
 from nightdesk.stories.catalog import DEFAULT_DOMAIN, STORIES_DIR, Catalog, StoryType, load_catalog
 from nightdesk.stories.factsheet import Fact, FactSheet
@@ -41,9 +43,9 @@ class StoryContext:
     subject_fact: str | None = None
     echoes: tuple[str, ...] = ()
     vocabulary: frozenset[str] = frozenset()
-    levels: dict[str, dict[str, str]] = field(default_factory=dict)
-    better: dict[str, str] = field(default_factory=dict)
-    qualifies: dict[str, str] = field(default_factory=dict)
+    levels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    better: Mapping[str, str] = field(default_factory=dict)
+    qualifies: Mapping[str, str] = field(default_factory=dict)
 
 
 def story_context(sheet: FactSheet) -> StoryContext:
@@ -74,9 +76,10 @@ def story_context_of(sheet_json: str) -> StoryContext:
         subject=story.subject_phrase(displays) if story.subject else "",
         subject_fact=story.subject if story.subject in displays else None, echoes=tuple(e for e in echoes if e),
         vocabulary=_words(" ".join((labels, spec_words, story.description, story.angle, *story.templates.values()))),
-        levels={f.name: f.levels for f in story.facts if f.levels},
-        better={f.name: f.better for f in story.facts if f.better},
-        qualifies={f.name: f.qualifies for f in story.facts if f.qualifies},
+        # Read-only: the context is cached and shared by every check of every draft.
+        levels=MappingProxyType({f.name: MappingProxyType(dict(f.levels)) for f in story.facts if f.levels}),
+        better=MappingProxyType({f.name: f.better for f in story.facts if f.better}),
+        qualifies=MappingProxyType({f.name: f.qualifies for f in story.facts if f.qualifies}),
     )
 
 

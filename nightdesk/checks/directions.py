@@ -20,7 +20,12 @@ MAX_COMPARE = 12  # words (and stops) from a comparison word to the figures it c
 #: Words that may stand between a direction word and its figure ("rose by about 23.9%"), two at most.
 _FILLERS = frozenset({"by", "of", "about", "some", "around", "roughly", "approximately", "a", "an", "("})
 MAX_FILLERS = 2
-_SENSES = ("more", "less", "better", "worse")  # of comparison_words.txt
+_SENSES = ("more", "less", "better", "worse", "ahead", "behind")  # of comparison_words.txt
+_PASSIVE = {"more": "less", "less": "more", "better": "worse", "worse": "better", "ahead": "behind", "behind": "ahead"}
+_UNKNOWN = {
+    **dict.fromkeys(("better", "worse"), "than, and the two facts do not declare one better way (better: in story.yml)"),
+    **dict.fromkeys(("ahead", "behind"), "of, which for facts better lower says both higher and better"),
+}
 
 
 class Directions:
@@ -107,9 +112,11 @@ def comparisons(clauses: Clauses, facts: Sequence[Fact], figures: Sequence[Bound
                 entries: Sequence[str], better: Mapping[str, str]) -> list[Finding]:
     """"X above Y" between two bound figures of one kind and unit needs X > Y ("below": X < Y).
 
-    "Better" words ("worse than", "trailing") say more or less by the facts' ``better:`` way
-    (higher on-time rates, lower delays); between facts that declare none, what they claim
-    is not known, so they fail rather than pass unverified."""
+    A word followed by "by" is passive ("was topped by"): it says the later figure is the
+    larger. "Better" words ("worse than") say more or less by the facts' ``better:`` way
+    (higher on-time rates, lower delays), and position words ("ahead of", "trailing") say
+    higher or lower; where what they claim is not known (see :func:`_way`), they fail
+    rather than pass unverified."""
     sense = {}
     for entry in entries:
         way, _, word = entry.partition(":")
@@ -133,27 +140,37 @@ def comparisons(clauses: Clauses, facts: Sequence[Fact], figures: Sequence[Bound
         if left.name == right.name or (left.kind, left.unit) != (right.kind, right.unit):
             continue
         where, span = f"comparison {word.text!r} at {word.start}-{word.end}", (left_span[0], right_span[1])
-        way = _way(sense[word.text], better.get(left.name) or better.get(right.name))
+        said = sense[word.text]
+        if t + 1 < len(clauses.words) and clauses.words[t + 1].text == "by":
+            said = _PASSIVE[said]  # "83.8% was topped by the 80.2%": the later figure is the larger
+        ways = {better.get(left.name), better.get(right.name)}
+        way = _way(said, ways.pop() if len(ways) == 1 else "unknown")
         if way is None:
             findings.append(Finding(
-                f"{where} says {left.name} ({left.display}) is {sense[word.text]} than {right.name} "
-                f"({right.display}), and the story does not say whether higher or lower is better for them "
-                "(better: in story.yml): write 'above' or 'below'", span))
+                f"{where} says {left.name} ({left.display}) is {said} {right.name} ({right.display}) "
+                f"{_UNKNOWN[said]}: write 'above' or 'below'", span))
             continue
         larger = float(left.value) > float(right.value)
         smaller = float(left.value) < float(right.value)
         if (way == "more" and not larger) or (way == "less" and not smaller):
-            says = sense[word.text] if sense[word.text] in ("better", "worse") else way
+            says = said if said in ("better", "worse") else way
             findings.append(Finding(
                 f"{where} says {left.name} ({left.display}) is {says} than {right.name} ({right.display})", span))
     return findings
 
 
 def _way(sense: str, better: str | None) -> str | None:
-    """``more`` or ``less`` for a comparison word's sense, ``better``/``worse`` by the facts' better way."""
+    """``more`` or ``less`` for a comparison word's sense, or ``None`` where it is not known.
+
+    ``better``/``worse`` need the facts' one declared better way; ``ahead``/``behind``
+    ("ahead of its previous close", "trailing the 80.2%") read as higher and lower, and
+    for facts that are better lower ("delays trailing the usual 10.0 minutes") they say
+    two things at once, so they are not known either."""
     if sense in ("more", "less"):
         return sense
-    if better is None:
+    if sense in ("ahead", "behind"):
+        return None if better == "lower" else "more" if sense == "ahead" else "less"
+    if better not in ("higher", "lower"):
         return None
     return "more" if (sense == "better") == (better == "higher") else "less"
 

@@ -94,7 +94,9 @@ _MEASURES = frozenset(
     for form in (unit, unit + "s")
 )
 _WORD = re.compile(r"[A-Za-z0-9]+")
-_LEVEL_FILLERS = frozenset({"about", "around", "roughly", "approximately", "some"})  # "fell to about $430"
+# Words between a move's "to"/"from" and its level: "fell to about $430", "rose to nearly $27.3", "to just over".
+_LEVEL_FILLERS = frozenset({"about", "around", "roughly", "approximately", "some", "nearly", "almost", "just", "over",
+                            "under", "above", "below", "more", "less", "than"})
 _MISSING = re.compile(r"(?<!\w)n/a(?!\w)", re.IGNORECASE)
 
 
@@ -325,9 +327,6 @@ class _Figures:
         self.findings: list[Finding] = []
         self.bound: list[Bound] = []
         self.occurrences = name_occurrences(clauses, facts)
-        self.named_at: dict[int, list[Fact]] = {}
-        for fact, j in self.occurrences:
-            self.named_at.setdefault(j, []).append(fact)
         self._numbers = numbers
         mentions = [m for m in numbers if not self._exempt(m)]
         self.count = len(mentions)
@@ -448,7 +447,7 @@ class _Figures:
             if any(self._claims(other, fact, j, i) for other in mentions if other.span != mention.span):
                 continue
             (by_unit if j == i + 1 and self._shared_unit(mention) else named).append((abs(i - j), fact))
-        named += self._level(i, first, pool)
+        named += self._level(i, pool)
         # "cancelled 167 flights": a unit several facts share names none of them when another
         # fact the figure could state is named; alone ("167 flights on time") it names its own.
         if not any(fact in pool for _, fact in named):
@@ -464,13 +463,16 @@ class _Figures:
                 closest[narrower] = (closest[narrower][0], by_name[wider])
         return list(closest.values())
 
-    def _level(self, i: int, first: int, pool: Sequence[Fact]) -> list[tuple[int, Fact]]:
+    def _level(self, i: int, pool: Sequence[Fact]) -> list[tuple[int, Fact]]:
         """The level a move's "to" or "from" names (``levels:``): "fell 2.48% to $430.47" and
         "down from $441.40" say which end of the move the figure is, as near as a naming word.
 
-        Only after a direction word of the move in the same clause: "close to $441" or
-        "traded from 9:30" say nothing of a move."""
+        Only after a direction word of the move earlier in the sentence (however long the
+        words between: "fell 2.48% in a broad sell-off ... to $441.40"): "close to $441" or
+        "traded from 9:30" say nothing of a move. A bound may stand between ("to nearly
+        $27.3"); the bound check then holds it to that level."""
         words = self.clauses.words
+        first, _ = self.clauses.sentence(i)
         k = i - 1
         while k > first and words[k].text in _LEVEL_FILLERS:
             k -= 1
@@ -487,17 +489,10 @@ class _Figures:
     def _claims(self, other: NumberMention, fact: Fact, j: int, i: int) -> bool:
         """Whether the word at ``j`` naming ``fact`` belongs to ``other`` rather than to the figure at ``i``:
         ``other`` can state ``fact`` and is closer, or as close and after the word ("the
-        previous 30 days": the word names what follows), or the word labels ``other``
-        through "of" ("volume of 11,523,400")."""
+        previous 30 days": the word names what follows)."""
         o = self.index[other.span]
         first, last = self.reach[other.span]
-        if not first <= j <= last:
-            return False
-        if o == j + 2 and self.clauses.words[j + 1].text == "of":
-            # "on volume of 11,523,400 shares": the word labels the figure after its "of",
-            # whatever other fact it may name (not the percentage's volume comparison).
-            return any(f in self.pools[other.span] for f in self.named_at[j])
-        if fact not in self.pools[other.span]:
+        if not first <= j <= last or fact not in self.pools[other.span]:
             return False
         return abs(o - j) < abs(i - j) or (abs(o - j) == abs(i - j) and o > j)
 
@@ -621,11 +616,9 @@ def _measure(mention: NumberMention) -> str:
 
 
 def _unit_facts(word: str, facts: Sequence[Fact]) -> list[Fact]:
-    """Facts whose unit is ``word`` (singular or plural, common abbreviations), or whose unit
-    ends in that measure ("days" of "trading days")."""
+    """Facts whose unit is ``word`` (singular or plural, common abbreviations)."""
     word = _UNIT_ALIASES.get(word, word)
-    return [f for f in facts if word and f.unit and (word in _forms(f.unit.lower()) or (
-        word in _MEASURES and word in _forms(f.unit.lower().split()[-1])))]  # "20-day" of 20 trading days
+    return [f for f in facts if word and f.unit and word in _forms(f.unit.lower())]
 
 
 def _forms(unit: str) -> set[str]:

@@ -116,13 +116,15 @@ def denials(clauses: Clauses, bound: Sequence[Bound], facts: Sequence[Fact], neg
     naming = {}  # word index of a naming word -> the claim of its fact in the same clause
     for fact, j in [(f, j) for f, j in name_occurrences(clauses, facts) if f.name in stated]:
         first, last = clauses.clause(j)
-        naming.update({j: b for i, b in said.items() if b.fact == fact.name and first <= i <= last})
-    phrases = [n.split() for n in negations if " " in n]
+        start, end = clauses.sentence(j)  # a role is read over its sentence (roles.py)
+        naming.update({j: b for i, b in said.items() if b.fact == fact.name and (
+            first <= i <= last or (b.what == "name" and start <= i <= end))})
+    phrases = sorted((n.split() for n in negations if " " in n), key=len, reverse=True)  # "far from being" first
     findings = []
     for k, word in enumerate(clauses.words):
         length = _negation(clauses, k, negations, phrases)
-        if not length:
-            continue
+        if not length or (k and length > 1 and _negation(clauses, k - 1, negations, [])):
+            continue  # "not far from" is near: a denied denial
         following = [w.text for w in clauses.words[k + length:k + length + 2]]
         if following[:1] == ["only"] or (following[:1] in (["less"], ["more"], ["fewer"]) and following[1:] == ["than"]):
             continue  # "not only a 0.74% drop but also...", "no less than": no denial

@@ -330,6 +330,8 @@ def _check_references(facts: Sequence[FactSpec], path: Path) -> None:
             if kinds.get(level) not in ("percent", "number", "currency", "count"):
                 raise StoryDeclarationError(f"{path}: fact {fact.name!r} levels.{end} must name a declared numeric "
                                             f"fact, got {level!r}")
+        if fact.name in fact.levels.values() or len(set(fact.levels.values())) < len(fact.levels):
+            raise StoryDeclarationError(f"{path}: fact {fact.name!r} levels {fact.levels} must name two other facts")
         if len({kinds[level] for level in fact.levels.values()}) > 1:
             raise StoryDeclarationError(f"{path}: fact {fact.name!r} levels {fact.levels} are of different kinds")
         if fact.qualifies is not None and (fact.qualifies == fact.name or kinds.get(fact.qualifies) != fact.kind
