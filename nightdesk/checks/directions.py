@@ -144,7 +144,7 @@ def comparisons(clauses: Clauses, facts: Sequence[Fact], figures: Sequence[Bound
         if t + 1 < len(clauses.words) and clauses.words[t + 1].text == "by":
             said = _PASSIVE[said]  # "83.8% was topped by the 80.2%": the later figure is the larger
         ways = {better.get(left.name), better.get(right.name)}
-        way = _way(said, ways.pop() if len(ways) == 1 else "unknown")
+        way = _way(said, ways.pop() if len(ways) == 1 else None)  # two ways, or one declared: none known
         if way is None:
             findings.append(Finding(
                 f"{where} says {left.name} ({left.display}) is {said} {right.name} ({right.display}) "

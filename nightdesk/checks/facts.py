@@ -42,8 +42,8 @@ change_pct (1.94%)``. The rules:
 * Names. A name is backed when it is a whole-word stretch of an entity or text fact
   ("United" and "United Air Lines" come from "United Air Lines Inc."), or a standing
   phrase of the story's domain (``allowed_phrases.txt``) or the caller's ``allowed``. An
-  entity fact with naming words is a role ("most delayed"): a name its clause gives another
-  entity's role fails (:mod:`roles`).
+  entity fact with naming words is a role ("most delayed"): a name its role words give
+  another entity's role fails (:mod:`roles`).
 * Something. A draft that states no fact at all fails ("nothing verifiable"). The
   result's ``verified`` says what was checked ("4 of 4 figures bound", "2 names").
 """
@@ -324,6 +324,7 @@ class _Figures:
                  years: dict[int, str], context: StoryContext) -> None:
         self.facts, self.clauses, self.years = facts, clauses, years
         self.levels, self.qualifies = context.levels, context.qualifies
+        self.by_name = {f.name: f for f in facts}
         self.findings: list[Finding] = []
         self.bound: list[Bound] = []
         self.occurrences = name_occurrences(clauses, facts)
@@ -478,9 +479,8 @@ class _Figures:
             k -= 1
         if k < first or words[k].text not in ("from", "to"):
             return []
-        by_name = {f.name: f for f in self.facts}
         for move, ends in self.levels.items():
-            fact, level = by_name.get(move), by_name.get(ends.get(words[k].text, ""))
+            fact, level = self.by_name.get(move), self.by_name.get(ends.get(words[k].text, ""))
             said = {w for ws in fact.directions.values() for w in ws} if fact else set()
             if level in pool and any(w.text in said for w in words[first:k]):
                 return [(i - k, level)]

@@ -31,6 +31,7 @@ class StoryDeclarationError(ValueError):
 DEFAULT_DOMAIN = "default"
 _SIGNS = ("positive", "negative")
 _LEVELS = ("from", "to")
+_NUMERIC = ("percent", "number", "currency", "count")
 
 
 @dataclass(frozen=True)
@@ -306,14 +307,14 @@ def _fact_spec(raw: dict, i: int, path: Path) -> FactSpec:
             isinstance(w, list) and w for w in directions.values()):
         raise StoryDeclarationError(f"{where}: directions must map {list(_SIGNS)} to lists of words, "
                                     f"got {directions!r}")
-    if directions and raw.get("kind") not in ("percent", "number", "currency", "count"):
+    if directions and raw.get("kind") not in _NUMERIC:
         raise StoryDeclarationError(f"{where}: directions need a numeric fact, not kind {raw.get('kind')!r}")
     levels = raw.get("levels", {})
     if not isinstance(levels, dict) or set(levels) - set(_LEVELS) or not all(isinstance(v, str) for v in levels.values()):
         raise StoryDeclarationError(f"{where}: levels must map {list(_LEVELS)} to fact names, got {levels!r}")
     if raw.get("better") not in (None, "higher", "lower"):
         raise StoryDeclarationError(f"{where}: better must be 'higher' or 'lower', got {raw.get('better')!r}")
-    if raw.get("better") and raw.get("kind") not in ("percent", "number", "currency", "count"):
+    if raw.get("better") and raw.get("kind") not in _NUMERIC:
         raise StoryDeclarationError(f"{where}: better needs a numeric fact, not kind {raw.get('kind')!r}")
     if levels and not directions:
         raise StoryDeclarationError(f"{where}: levels need directions: they are read after its direction words")
@@ -327,7 +328,7 @@ def _check_references(facts: Sequence[FactSpec], path: Path) -> None:
     kinds = {f.name: f.kind for f in facts}
     for fact in facts:
         for end, level in fact.levels.items():
-            if kinds.get(level) not in ("percent", "number", "currency", "count"):
+            if kinds.get(level) not in _NUMERIC:
                 raise StoryDeclarationError(f"{path}: fact {fact.name!r} levels.{end} must name a declared numeric "
                                             f"fact, got {level!r}")
         if fact.name in fact.levels.values() or len(set(fact.levels.values())) < len(fact.levels):
